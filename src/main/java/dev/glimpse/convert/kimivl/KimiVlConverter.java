@@ -1,0 +1,63 @@
+package dev.glimpse.convert.kimivl;
+
+import dev.glimpse.convert.GraphBuilder;
+import dev.glimpse.convert.GraphCache;
+import dev.glimpse.convert.SafeTensors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Checkpoint directory -> {vision, embed, decoder}.onnx, cached by checkpoint content. */
+public final class KimiVlConverter {
+
+    private static final Logger log = LoggerFactory.getLogger(KimiVlConverter.class);
+
+    public static final String VISION = "vision.onnx";
+    public static final String EMBED = "embed.onnx";
+    public static final String DECODER = "decoder.onnx";
+    /** Weights above this many bytes per graph go to ONNX external data (protobuf's limit is 2 GB). */
+    public static final long EXTERNAL_DATA_THRESHOLD = 1L << 30;
+
+    private KimiVlConverter() {}
+
+    /** Writes the three graphs into {@code outDir} (created if missing). */
+    public static void convert(Path checkpointDir, Path outDir, String dtype) throws IOException {
+        if (!dtype.equals("fp32")) {
+            throw new IllegalArgumentException("graph dtype '" + dtype + "' is not supported yet; valid: [fp32]");
+        }
+        KimiVlConfig config = KimiVlConfig.load(checkpointDir);
+        SafeTensors st = SafeTensors.openDirectory(checkpointDir);
+        Files.createDirectories(outDir);
+        long t0 = System.nanoTime();
+        save(KimiVlVisionGraph.build(config, st), outDir.resolve(VISION));
+        save(KimiVlDecoderGraph.buildEmbed(config, st), outDir.resolve(EMBED));
+        save(KimiVlDecoderGraph.buildDecoder(config, st), outDir.resolve(DECODER));
+        log.info("converted {} -> {} in {} ms", checkpointDir, outDir, (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    private static void save(GraphBuilder g, Path file) throws IOException {
+        g.save(file, EXTERNAL_DATA_THRESHOLD);
+    }
+
+    /** The cached graph directory for this checkpoint and dtype, converting on a miss. */
+    public static Path cached(Path checkpointDir, Path cacheRoot, String dtype) {
+        String key = GraphCache.key(checkpointDir, "dtype=" + dtype);
+        Path target = cacheRoot.resolve(key);
+        if (Files.isRegularFile(target.resolve(DECODER))) {
+            log.info("graph cache hit {} for {}", target, checkpointDir);
+            return target;
+        }
+        try {
+            Path tmp = Files.createDirectories(cacheRoot).resolve(key + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+            convert(checkpointDir, tmp, dtype);
+            GraphCache.publish(tmp, target);
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot convert " + checkpointDir + " into " + cacheRoot, e);
+        }
+    }
+}

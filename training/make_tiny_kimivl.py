@@ -3,7 +3,7 @@
 Run from the repository root:  /usr/bin/python3 training/make_tiny_kimivl.py
 Outputs (byte-for-byte reproducible on the same torch/PIL versions):
   model-cards/tiny-kimi-vl/{config.json, preprocessor_config.json, tokenizer_config.json, tiktoken.model,
-                            model.safetensors, README.md}
+                            model.safetensors}  (README.md there is hand-written)
   src/test/resources/golden/kimivl/{a.png, b.png, golden.safetensors, golden.json}
 """
 import json

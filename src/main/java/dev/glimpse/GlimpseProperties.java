@@ -1,0 +1,40 @@
+package dev.glimpse;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Server configuration ({@code glimpse.*} in application.properties, environment or command line).
+ *
+ * @param modelDir directory holding model-cards/&lt;name&gt;/
+ * @param model    the card to serve
+ * @param dataDir  writable state: the converted-graph cache
+ */
+@ConfigurationProperties("glimpse")
+public record GlimpseProperties(
+        @DefaultValue("model-cards") Path modelDir,
+        @DefaultValue("tiny-kimi-vl") String model,
+        @DefaultValue("data") Path dataDir,
+        @DefaultValue Runtime runtime,
+        @DefaultValue Limits limits,
+        @DefaultValue RemoteImages remoteImages) {
+
+    /** @param device cpu | cuda | auto;  @param intraOpThreads 0 lets ONNX Runtime choose */
+    public record Runtime(@DefaultValue("cpu") String device, @DefaultValue("0") int intraOpThreads) {}
+
+    /**
+     * @param queueCapacity requests waiting for the engine before new ones get 429
+     * @param maxImageBytes encoded bytes per image
+     * @param maxImagePixels decoded pixels per image, checked from the header before decoding
+     * @param maxImageSide   pixels per side
+     */
+    public record Limits(@DefaultValue("64") int queueCapacity, @DefaultValue("20971520") long maxImageBytes,
+                         @DefaultValue("40000000") long maxImagePixels, @DefaultValue("16384") int maxImageSide) {}
+
+    /** Remote http(s) image URLs: off unless enabled; then fetched with caps, never from loopback or private addresses. */
+    public record RemoteImages(@DefaultValue("false") boolean enabled, @DefaultValue("10485760") long maxBytes,
+                               @DefaultValue("10s") Duration timeout) {}
+}

@@ -1,0 +1,180 @@
+package dev.glimpse.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.glimpse.GlimpseProperties;
+import dev.glimpse.engine.GenerationResult;
+import dev.glimpse.engine.PreparedRequest;
+import dev.glimpse.engine.ServedModel;
+import dev.glimpse.error.GlimpseException;
+import dev.glimpse.image.DecodedImage;
+import dev.glimpse.image.ImageDecoder;
+import dev.glimpse.image.ImageLimits;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** OpenAI-compatible chat completions and model listing. Transport only: no tensors here, the engine does the work. */
+@RestController
+public class ChatCompletionsController {
+
+    private final ServedModel served;
+    private final ImageSourceResolver images;
+    private final ImageLimits limits;
+    private final ObjectMapper json;
+
+    public ChatCompletionsController(ServedModel served, GlimpseProperties props, ObjectMapper json) {
+        this.served = served;
+        this.json = json;
+        GlimpseProperties.Limits l = props.limits();
+        this.limits = new ImageLimits(l.maxImageBytes(), l.maxImagePixels(), l.maxImageSide());
+        this.images = new ImageSourceResolver(props.remoteImages(), l.maxImageBytes());
+    }
+
+    @GetMapping("/v1/models")
+    public ObjectNode models() {
+        ObjectNode root = json.createObjectNode().put("object", "list");
+        ArrayNode data = root.putArray("data");
+        data.addObject().put("id", served.card().name()).put("object", "model").put("created", 0)
+                .put("owned_by", "glimpse").put("family", served.card().family())
+                .put("context_length", served.card().contextLength()).put("max_images", served.card().maxImages());
+        return root;
+    }
+
+    @PostMapping(path = "/v1/chat/completions", consumes = MediaType.APPLICATION_JSON_VALUE)
+    public ResponseEntity<?> complete(@RequestBody JsonNode body) throws Exception {
+        String model = ChatRequestParser.modelName(body);
+        if (!model.equals(served.card().name())) {
+            throw GlimpseException.notFound("model_not_found", "model",
+                    "model '" + model + "' does not exist; available: [" + served.card().name() + "]");
+        }
+        ChatRequestParser.ParsedChat chat = ChatRequestParser.parse(body, served.card());
+        if (chat.images().size() > served.card().maxImages()) {
+            throw GlimpseException.invalid("too_many_images", "messages", "this request has " + chat.images().size()
+                    + " images; model " + model + " accepts at most " + served.card().maxImages());
+        }
+        List<DecodedImage> decoded = new ArrayList<>(chat.images().size());
+        for (ChatRequestParser.ImageRef ref : chat.images()) {
+            byte[] bytes = images.resolve(ref.url(), ref.param());
+            decoded.add(withParam(ref.param(), () -> ImageDecoder.decode(bytes, limits)));
+        }
+        PreparedRequest req = served.prepare(chat.messages(), decoded, chat.params());
+        long created = System.currentTimeMillis() / 1000;
+        if (chat.stream()) return stream(req, model, created, chat.includeUsage());
+
+        GenerationResult r = await(served.submit(req, dev.glimpse.engine.TokenSink.NONE, () -> false));
+        ObjectNode root = json.createObjectNode().put("id", req.id()).put("object", "chat.completion")
+                .put("created", created).put("model", model);
+        ObjectNode choice = root.putArray("choices").addObject().put("index", 0);
+        choice.putObject("message").put("role", "assistant").put("content", r.text());
+        choice.put("finish_reason", r.finishReason().wire());
+        usage(root.putObject("usage"), r);
+        return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(root);
+    }
+
+    /**
+     * SSE: the engine thread puts text deltas on a queue; this (servlet async) thread writes them. A failed write means the
+     * client left: the flag it sets is read by the engine before its next decoder step, which then frees the sequence.
+     */
+    private ResponseEntity<StreamingResponseBody> stream(PreparedRequest req, String model, long created, boolean includeUsage) {
+        BlockingQueue<String> deltas = new LinkedBlockingQueue<>();
+        AtomicBoolean clientGone = new AtomicBoolean();
+        CompletableFuture<GenerationResult> done = served.submit(req, d -> deltas.offer(d) && !clientGone.get(), clientGone::get);
+        StreamingResponseBody body = out -> {
+            try {
+                write(out, chunk(req.id(), model, created, json.createObjectNode().put("role", "assistant").put("content", ""), null));
+                while (true) {
+                    String d = deltas.poll(50, TimeUnit.MILLISECONDS);
+                    if (d != null) {
+                        write(out, chunk(req.id(), model, created, json.createObjectNode().put("content", d), null));
+                    } else if (done.isDone() && deltas.isEmpty()) {
+                        break;
+                    }
+                }
+                GenerationResult r = done.join();
+                write(out, chunk(req.id(), model, created, json.createObjectNode(), r.finishReason().wire()));
+                if (includeUsage) {
+                    ObjectNode u = json.createObjectNode().put("id", req.id()).put("object", "chat.completion.chunk")
+                            .put("created", created).put("model", model);
+                    u.putArray("choices");
+                    usage(u.putObject("usage"), r);
+                    write(out, u);
+                }
+                out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            } catch (IOException e) {
+                clientGone.set(true);
+            } catch (InterruptedException e) {
+                clientGone.set(true);
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                clientGone.set(true);
+                ObjectNode err = json.createObjectNode();
+                err.putObject("error").put("message", "generation failed: " + e.getMessage()).put("type", "server_error")
+                        .put("code", "internal_error");
+                try {
+                    write(out, err);
+                } catch (IOException ignored) {
+                    // client already gone
+                }
+            }
+        };
+        return ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM).header("Cache-Control", "no-cache").body(body);
+    }
+
+    private ObjectNode chunk(String id, String model, long created, ObjectNode delta, String finish) {
+        ObjectNode c = json.createObjectNode().put("id", id).put("object", "chat.completion.chunk").put("created", created)
+                .put("model", model);
+        ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
+        choice.set("delta", delta);
+        if (finish == null) choice.putNull("finish_reason");
+        else choice.put("finish_reason", finish);
+        return c;
+    }
+
+    private void write(OutputStream out, JsonNode event) throws IOException {
+        out.write(("data: " + json.writeValueAsString(event) + "\n\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    private static void usage(ObjectNode u, GenerationResult r) {
+        u.put("prompt_tokens", r.promptTokens()).put("completion_tokens", r.completionTokens())
+                .put("total_tokens", r.promptTokens() + r.completionTokens());
+    }
+
+    private static GenerationResult await(CompletableFuture<GenerationResult> f) throws Exception {
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof GlimpseException g) throw g;
+            throw GlimpseException.internal("generation failed: " + e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    /** Re-throws image errors with the JSON path of the image that caused them. */
+    private static DecodedImage withParam(String param, java.util.function.Supplier<DecodedImage> decode) {
+        try {
+            return decode.get();
+        } catch (GlimpseException e) {
+            throw new GlimpseException(e.status(), e.type(), e.code(), param, e.getMessage(), e);
+        }
+    }
+}

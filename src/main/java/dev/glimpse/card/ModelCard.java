@@ -1,0 +1,27 @@
+package dev.glimpse.card;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A servable model: the machine-readable part of {@code model-cards/<name>/card.json}. The human model card is the
+ * README.md beside it.
+ *
+ * @param name            id clients put in "model"
+ * @param family          model family; valid: {@link #FAMILIES}
+ * @param checkpoint      checkpoint directory (config.json, *.safetensors, tokenizer files), resolved against the card dir
+ * @param graphDtype      dtype of converted graphs; valid: {@link #DTYPES}
+ * @param imageTokenLimit patches per image above which images are downscaled (Kimi's in_token_limit)
+ * @param maxImages       images per request
+ * @param contextLength   prompt + completion tokens per sequence
+ * @param defaults        sampling used where the request says nothing
+ * @param stopTokens      special tokens that end generation
+ */
+public record ModelCard(String name, String family, Path checkpoint, String graphDtype, int imageTokenLimit, int maxImages,
+                        int contextLength, DefaultSampling defaults, List<String> stopTokens, Path cardDir) {
+
+    public static final List<String> FAMILIES = List.of("kimi-vl");
+    public static final List<String> DTYPES = List.of("fp32");
+
+    public record DefaultSampling(double temperature, double topP, int topK, int maxTokens) {}
+}

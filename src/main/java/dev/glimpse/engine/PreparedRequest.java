@@ -1,0 +1,15 @@
+package dev.glimpse.engine;
+
+import dev.glimpse.image.PixelPatches;
+
+import java.util.List;
+
+/**
+ * A request after all CPU-side work that does not need the model (image decode + preprocessing, chat template,
+ * tokenization, validation), done on the caller's thread so the engine thread only runs graphs.
+ *
+ * @param promptIds the full prompt with image placeholders expanded
+ * @param images    preprocessed images, in placeholder order
+ * @param params    sampling, with max_tokens already clamped to the context
+ */
+public record PreparedRequest(String id, long[] promptIds, List<PixelPatches> images, SamplingParams params) {}

@@ -44,6 +44,25 @@ final class TestImages {
         }
     }
 
+    /** GIF through the JDK writer, interlaced or not (the writer's default is interlaced). */
+    static byte[] gif(BufferedImage image, boolean interlaced) {
+        javax.imageio.ImageWriter writer = ImageIO.getImageWritersByFormatName("gif").next();
+        try (ByteArrayOutputStream out = new ByteArrayOutputStream();
+             javax.imageio.stream.ImageOutputStream ios = ImageIO.createImageOutputStream(out)) {
+            javax.imageio.ImageWriteParam param = writer.getDefaultWriteParam();
+            param.setProgressiveMode(interlaced ? javax.imageio.ImageWriteParam.MODE_DEFAULT
+                    : javax.imageio.ImageWriteParam.MODE_DISABLED);
+            writer.setOutput(ios);
+            writer.write(null, new javax.imageio.IIOImage(image, null, null), param);
+            ios.flush();
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            writer.dispose();
+        }
+    }
+
     /** A classpath resource's bytes. */
     static byte[] resource(String path) {
         try (InputStream in = TestImages.class.getResourceAsStream(path)) {

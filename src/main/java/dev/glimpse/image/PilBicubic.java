@@ -3,8 +3,8 @@ package dev.glimpse.image;
 /**
  * Bit-exact reimplementation of Pillow's {@code Image.resize(size, Image.BICUBIC)} for 8-bit RGB (Pillow's
  * libImaging/Resample.c; the goldens were made with Debian's Pillow 9.4 and the 8-bit path reads the same in Pillow's
- * current main), so that Glimpse feeds the vision encoder the
- * same pixels as the Python reference that resized with PIL.
+ * current main), so that Glimpse feeds the vision encoder the same pixels as the Python reference that resized
+ * with PIL.
  *
  * <p>The arithmetic, as Pillow does it:
  * <ul>

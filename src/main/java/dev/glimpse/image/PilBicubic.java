@@ -1,0 +1,179 @@
+package dev.glimpse.image;
+
+/**
+ * Bit-exact reimplementation of Pillow's {@code Image.resize(size, Image.BICUBIC)} for 8-bit RGB (Pillow's
+ * libImaging/Resample.c; the goldens were made with Debian's Pillow 9.4 and the 8-bit path reads the same in Pillow's
+ * current main), so that Glimpse feeds the vision encoder the same pixels as the Python reference that resized
+ * with PIL.
+ *
+ * <p>The arithmetic, as Pillow does it:
+ * <ul>
+ *   <li>Separable convolution with the bicubic (Keys, a = -0.5) kernel, support 2. When downscaling by a factor
+ *       {@code scale = in/out > 1} the kernel is stretched by {@code scale} (antialiasing): support 2*scale, taps
+ *       evaluated at {@code (x - center + 0.5) / scale}.</li>
+ *   <li>For output index i: center = (i + 0.5) * scale; taps run over [xmin, xmax) with xmin = (int)(center - support
+ *       + 0.5) clamped at 0 and xmax = (int)(center + support + 0.5) clamped at in; the weights are divided by their
+ *       sum (in double), then converted to fixed point with {@link #PRECISION_BITS} = 22 fractional bits, rounding
+ *       half away from zero.</li>
+ *   <li>Each output sample is (1 &lt;&lt; 21) + sum(v * k) in 32-bit int, shifted right by 22 and clipped to 0..255.
+ *       The horizontal pass runs first (only over the source rows the vertical pass will read) and its result is
+ *       clipped to uint8 before the vertical pass.</li>
+ *   <li>A pass is skipped when its dimension is unchanged; if both are, the image is returned as is (Pillow copies).</li>
+ * </ul>
+ * Only the whole-image box (0, 0, w, h) is supported, which is what {@code resize} uses when no box is given.
+ */
+public final class PilBicubic {
+
+    /** Fractional bits of the fixed-point weights: 32 bits minus 8 for the sample, minus 2 for sign and overshoot. */
+    static final int PRECISION_BITS = 32 - 8 - 2;
+
+    private static final double SUPPORT = 2.0;
+
+    private PilBicubic() {
+    }
+
+    /** Returns a new image of newW x newH; {@code src} is not modified (it is returned as is when the size matches). */
+    public static DecodedImage resize(DecodedImage src, int newW, int newH) {
+        if (newW <= 0 || newH <= 0) {
+            throw new IllegalArgumentException("target size must be positive, got " + newW + "x" + newH);
+        }
+        boolean horizontal = newW != src.width();
+        boolean vertical = newH != src.height();
+        if (!horizontal && !vertical) {
+            return src;
+        }
+        Coefficients vert = Coefficients.of(src.height(), newH);
+        byte[] pixels = src.rgb();
+        int width = src.width();
+        int rowOffset = 0;
+        int rows = src.height();
+        if (horizontal) {
+            // Only rows [first, last) feed the vertical pass (all of them when it is skipped).
+            int first = vertical ? vert.min[0] : 0;
+            int last = vertical ? vert.min[newH - 1] + vert.count[newH - 1] : src.height();
+            pixels = horizontalPass(pixels, width, first, last - first, Coefficients.of(width, newW));
+            width = newW;
+            rowOffset = first;
+            rows = last - first;
+        }
+        if (vertical) {
+            pixels = verticalPass(pixels, width, rowOffset, vert);
+            rows = newH;
+        }
+        return new DecodedImage(width, rows, pixels);
+    }
+
+    // in: (rows of the source, srcW, 3); reads rows [firstRow, firstRow + rows). Returns (rows, out, 3).
+    private static byte[] horizontalPass(byte[] in, int srcW, int firstRow, int rows, Coefficients k) {
+        int outW = k.min.length;
+        byte[] out = new byte[rows * outW * 3];
+        for (int y = 0; y < rows; y++) {
+            int rowBase = (firstRow + y) * srcW * 3;
+            int o = y * outW * 3;
+            for (int x = 0; x < outW; x++, o += 3) {
+                int s0 = 1 << (PRECISION_BITS - 1);
+                int s1 = s0;
+                int s2 = s0;
+                int kBase = x * k.size;
+                int p = rowBase + k.min[x] * 3;
+                for (int t = 0; t < k.count[x]; t++, p += 3) {
+                    int w = k.weights[kBase + t];
+                    s0 += (in[p] & 0xFF) * w;
+                    s1 += (in[p + 1] & 0xFF) * w;
+                    s2 += (in[p + 2] & 0xFF) * w;
+                }
+                out[o] = clip8(s0);
+                out[o + 1] = clip8(s1);
+                out[o + 2] = clip8(s2);
+            }
+        }
+        return out;
+    }
+
+    // in: (rows, width, 3) whose row 0 is source row rowOffset. Returns (outH, width, 3).
+    private static byte[] verticalPass(byte[] in, int width, int rowOffset, Coefficients k) {
+        int outH = k.min.length;
+        int stride = width * 3;
+        byte[] out = new byte[outH * stride];
+        for (int y = 0; y < outH; y++) {
+            int kBase = y * k.size;
+            int first = (k.min[y] - rowOffset) * stride;
+            int o = y * stride;
+            for (int x = 0; x < stride; x += 3, o += 3) {
+                int s0 = 1 << (PRECISION_BITS - 1);
+                int s1 = s0;
+                int s2 = s0;
+                int p = first + x;
+                for (int t = 0; t < k.count[y]; t++, p += stride) {
+                    int w = k.weights[kBase + t];
+                    s0 += (in[p] & 0xFF) * w;
+                    s1 += (in[p + 1] & 0xFF) * w;
+                    s2 += (in[p + 2] & 0xFF) * w;
+                }
+                out[o] = clip8(s0);
+                out[o + 1] = clip8(s1);
+                out[o + 2] = clip8(s2);
+            }
+        }
+        return out;
+    }
+
+    // Pillow clips through a lookup table indexed by (s >> PRECISION_BITS); the arithmetic shift floors.
+    private static byte clip8(int s) {
+        int v = s >> PRECISION_BITS;
+        return (byte) (v < 0 ? 0 : Math.min(v, 255));
+    }
+
+    static double bicubic(double x) {
+        final double a = -0.5;
+        if (x < 0.0) {
+            x = -x;
+        }
+        if (x < 1.0) {
+            return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+        }
+        if (x < 2.0) {
+            return (((x - 5) * x + 8) * x - 4) * a;
+        }
+        return 0.0;
+    }
+
+    /**
+     * Fixed-point taps for one axis: output index i reads count[i] source samples starting at min[i], weighted by
+     * weights[i * size .. i * size + count[i]).
+     */
+    record Coefficients(int size, int[] min, int[] count, int[] weights) {
+
+        static Coefficients of(int inSize, int outSize) {
+            double scale = (double) inSize / outSize; // Pillow: (double)(in1 - in0) / outSize with a float box
+            double filterScale = Math.max(scale, 1.0);
+            double support = SUPPORT * filterScale;
+            int size = (int) Math.ceil(support) * 2 + 1;
+            int[] min = new int[outSize];
+            int[] count = new int[outSize];
+            int[] weights = new int[outSize * size];
+            double[] k = new double[size];
+            double ss = 1.0 / filterScale;
+            for (int xx = 0; xx < outSize; xx++) {
+                double center = (xx + 0.5) * scale;
+                int xmin = Math.max((int) (center - support + 0.5), 0);
+                int xmax = Math.min((int) (center + support + 0.5), inSize) - xmin;
+                double sum = 0.0;
+                for (int x = 0; x < xmax; x++) {
+                    double w = bicubic((x + xmin - center + 0.5) * ss);
+                    k[x] = w;
+                    sum += w;
+                }
+                for (int x = 0; x < xmax; x++) {
+                    double w = sum != 0.0 ? k[x] / sum : k[x];
+                    // round half away from zero, then truncate, as Pillow's normalize_coeffs_8bpc
+                    weights[xx * size + x] = w < 0 ? (int) (-0.5 + w * (1 << PRECISION_BITS))
+                            : (int) (0.5 + w * (1 << PRECISION_BITS));
+                }
+                min[xx] = xmin;
+                count[xx] = xmax;
+            }
+            return new Coefficients(size, min, count, weights);
+        }
+    }
+}

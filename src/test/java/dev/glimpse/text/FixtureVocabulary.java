@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -158,7 +159,7 @@ final class FixtureVocabulary {
                     out[n++] = ids[i];
                 }
             }
-            pieces.set(p, java.util.Arrays.copyOf(out, n));
+            pieces.set(p, Arrays.copyOf(out, n));
         }
     }
 
@@ -188,7 +189,7 @@ final class FixtureVocabulary {
     }
 
     static byte[] concat(byte[] a, byte[] b) {
-        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }

@@ -10,9 +10,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -174,6 +180,36 @@ class TiktokenTokenizerTest {
     }
 
     @Test
+    void encodesConcurrently() throws Exception {
+        Random rnd = new Random(9);
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            texts.add(TextSamples.random(rnd, 200));
+        }
+        List<int[]> expected = texts.stream().map(tokenizer::encode).toList();
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                results.add(pool.submit(() -> {
+                    for (int i = 0; i < texts.size(); i++) {
+                        int[] ids = tokenizer.encode(texts.get(i));
+                        if (!Arrays.equals(ids, expected.get(i)) || !tokenizer.decode(ids).equals(texts.get(i))) {
+                            return false;
+                        }
+                    }
+                    return true;
+                }));
+            }
+            for (Future<Boolean> result : results) {
+                assertThat(result.get()).isTrue();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void encodeIsEmptyForEmptyText() {
         assertThat(tokenizer.encode("")).isEmpty();
     }
@@ -185,20 +221,19 @@ class TiktokenTokenizerTest {
         List<String> lines = Files.readAllLines(model);
 
         Path gap = dir.resolve("gap.model");
-        Files.write(gap, lines.subList(0, lines.size() - 1).stream().map(l -> l).toList());
-        Files.writeString(gap, Files.readString(gap).replace(" 300\n", " 9999\n"));
+        Files.writeString(gap, Files.readString(model).replace(" 300\n", " 9999\n"));
         assertThatThrownBy(() -> TiktokenTokenizer.load(gap, config))
                 .isInstanceOf(GlimpseException.class).hasMessageContaining("rank 300 is missing");
 
         Path duplicate = dir.resolve("dup.model");
         Files.write(duplicate, lines);
-        Files.writeString(duplicate, lines.get(0) + "\n", java.nio.file.StandardOpenOption.APPEND);
+        Files.writeString(duplicate, lines.get(0) + "\n", StandardOpenOption.APPEND);
         assertThatThrownBy(() -> TiktokenTokenizer.load(duplicate, config))
                 .isInstanceOf(GlimpseException.class).hasMessageContaining("appears twice");
 
         // Drop the token for byte 'a' (0x61) and renumber: the vocabulary cannot encode "a" any more.
         Path noByte = dir.resolve("nobyte.model");
-        String a = java.util.Base64.getEncoder().encodeToString(new byte[]{'a'});
+        String a = Base64.getEncoder().encodeToString(new byte[]{'a'});
         StringBuilder sb = new StringBuilder();
         int rank = 0;
         for (String line : lines) {

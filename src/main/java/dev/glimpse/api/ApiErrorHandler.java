@@ -13,6 +13,7 @@ import org.springframework.web.HttpMediaTypeNotSupportedException;
 import org.springframework.web.HttpRequestMethodNotSupportedException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.async.AsyncRequestNotUsableException;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
 
 /** The one place exceptions become HTTP: OpenAI's error shape {"error": {message, type, param, code}}. */
@@ -49,6 +50,12 @@ public class ApiErrorHandler {
     @ExceptionHandler(NoResourceFoundException.class)
     public ResponseEntity<ObjectNode> notFound(NoResourceFoundException e) {
         return error(HttpStatus.NOT_FOUND, "not_found", "no such endpoint: /" + e.getResourcePath());
+    }
+
+    /** The client closed the connection mid-response (a dropped stream): nothing to send, nothing wrong with the server. */
+    @ExceptionHandler(AsyncRequestNotUsableException.class)
+    public void clientGone(AsyncRequestNotUsableException e) {
+        log.debug("client disconnected: {}", e.getMessage());
     }
 
     @ExceptionHandler(Exception.class)

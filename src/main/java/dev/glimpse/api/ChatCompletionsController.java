@@ -60,7 +60,7 @@ public class ChatCompletionsController {
     }
 
     @PostMapping(path = "/v1/chat/completions", consumes = MediaType.APPLICATION_JSON_VALUE)
-    public ResponseEntity<?> complete(@RequestBody JsonNode body) throws Exception {
+    public ResponseEntity<StreamingResponseBody> complete(@RequestBody JsonNode body) throws Exception {
         String model = ChatRequestParser.modelName(body);
         if (!model.equals(served.card().name())) {
             throw GlimpseException.notFound("model_not_found", "model",
@@ -87,7 +87,9 @@ public class ChatCompletionsController {
         choice.putObject("message").put("role", "assistant").put("content", r.text());
         choice.put("finish_reason", r.finishReason().wire());
         usage(root.putObject("usage"), r);
-        return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(root);
+        // One return type for both modes: Spring picks the streaming handler from the declared type.
+        byte[] bytes = json.writeValueAsBytes(root);
+        return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).contentLength(bytes.length).body(out -> out.write(bytes));
     }
 
     /**

@@ -46,6 +46,9 @@ public final class ServedModel implements AutoCloseable {
     private final KimiVlGenerator generator;
     private final ThreadPoolExecutor worker;
     private final int queueCapacity;
+    private final java.util.concurrent.atomic.AtomicLong cancelled = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong completed = new java.util.concurrent.atomic.AtomicLong();
+    private volatile int lastCompletionTokens;
 
     public ServedModel(ModelCard card, OrtRuntime runtime, Path graphCacheDir, int queueCapacity) {
         this.card = card;
@@ -77,6 +80,19 @@ public final class ServedModel implements AutoCloseable {
 
     public TiktokenTokenizer tokenizer() {
         return tokenizer;
+    }
+
+    /** Requests that ended because their client went away. */
+    public long cancelledCount() {
+        return cancelled.get();
+    }
+
+    public long completedCount() {
+        return completed.get();
+    }
+
+    public int lastCompletionTokens() {
+        return lastCompletionTokens;
     }
 
     public int queueDepth() {
@@ -121,7 +137,10 @@ public final class ServedModel implements AutoCloseable {
             worker.execute(() -> {
                 if (f.isDone()) return;
                 try {
-                    f.complete(generator.generate(req, sink, cancelled));
+                    GenerationResult r = generator.generate(req, sink, cancelled);
+                    lastCompletionTokens = r.completionTokens();
+                    (r.finishReason() == FinishReason.CANCELLED ? this.cancelled : completed).incrementAndGet();
+                    f.complete(r);
                 } catch (Throwable t) {
                     log.error("request {} failed", req.id(), t);
                     f.completeExceptionally(t);

@@ -28,7 +28,7 @@ public final class GraphCache {
 
     public static final long FULL_HASH_LIMIT = 256L << 20;
     /** Bump when graph layout changes, so stale caches are not reused. */
-    public static final String CONVERTER_VERSION = "kimivl-graphs-1";
+    public static final String CONVERTER_VERSION = "kimivl-graphs-2";
 
     private GraphCache() {}
 

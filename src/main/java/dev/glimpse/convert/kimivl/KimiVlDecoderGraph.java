@@ -93,9 +93,17 @@ public final class KimiVlDecoderGraph {
         String sinQ = g.unsqueeze(sinK, 1);
 
         float scale = (float) (1.0 / Math.sqrt(nope + rope));
+        String pending = null; // the last sub-layer's output, not yet added to the residual stream x
         for (int i = 0; i < t.numLayers(); i++) {
             String pre = LM + "layers." + i + ".";
-            String h = g.rmsNorm(x, vec(g, st, pre + "input_layernorm.weight", hidden), eps);
+            String h;
+            if (pending == null) {
+                h = g.rmsNorm(x, vec(g, st, pre + "input_layernorm.weight", hidden), eps);
+            } else {
+                String[] r = skipRmsNorm(g, x, pending, vec(g, st, pre + "input_layernorm.weight", hidden), eps);
+                h = r[0];
+                x = r[1];
+            }
 
             // Query: (B, S, heads*(nope+rope)) -> (B, heads, S, nope+rope) -> nope / rope parts.
             String q = g.linear(h, mat(g, st, pre + "self_attn.q_proj.weight", heads * (nope + rope), hidden), null);
@@ -132,16 +140,17 @@ public final class KimiVlDecoderGraph {
             String oLat = g.matmul(g.softmax(scores, -1), cAll);                                   // (B, heads, S, lora)
             String o = g.matmul(oLat, g.weight(pre + "w_uv_t", wUvT, heads, lora, vdim));          // (B, heads, S, v)
             o = g.reshape(g.transpose(o, 0, 2, 1, 3), 0, 0, (long) heads * vdim);
-            x = g.add(x, g.linear(o, mat(g, st, pre + "self_attn.o_proj.weight", hidden, heads * vdim), null));
-
-            String h2 = g.rmsNorm(x, vec(g, st, pre + "post_attention_layernorm.weight", hidden), eps);
-            String ffn = t.isMoeLayer(i)
+            o = g.linear(o, mat(g, st, pre + "self_attn.o_proj.weight", hidden, heads * vdim), null);
+            String[] r = skipRmsNorm(g, x, o, vec(g, st, pre + "post_attention_layernorm.weight", hidden), eps);
+            String h2 = r[0];
+            x = r[1];
+            pending = t.isMoeLayer(i)
                     ? moe(g, st, pre + "mlp.", h2, t)
                     : swiglu(g, st, pre + "mlp.", h2, hidden, t.intermediate());
-            x = g.add(x, ffn);
         }
         x = g.op("Slice", x, g.op("Neg", keep), g.ints(Long.MAX_VALUE), g.ints(1));     // (B, K, H)
-        x = g.rmsNorm(x, vec(g, st, LM + "norm.weight", hidden), eps);
+        pending = g.op("Slice", pending, g.op("Neg", keep), g.ints(Long.MAX_VALUE), g.ints(1));
+        x = skipRmsNorm(g, x, pending, vec(g, st, LM + "norm.weight", hidden), eps)[0];
         String logits = g.linear(x, mat(g, st, "language_model.lm_head.weight", t.vocabSize(), hidden), null);
         g.output(LOGITS, logits, DataType.FLOAT, "batch", "keep", t.vocabSize());
         return g;
@@ -158,6 +167,14 @@ public final class KimiVlDecoderGraph {
         String outEven = g.sub(g.mul(even, cos), g.mul(odd, sin));
         String outOdd = g.add(g.mul(odd, cos), g.mul(even, sin));
         return g.concat(axis, outEven, outOdd);
+    }
+
+    /**
+     * ONNX Runtime's fused residual add + RMSNorm: returns {RMSNorm(x + delta) * gamma, x + delta}.
+     */
+    private static String[] skipRmsNorm(GraphBuilder g, String x, String delta, String gamma, float eps) {
+        String[] out = g.ops("SkipSimplifiedLayerNormalization", GraphBuilder.MS_DOMAIN, 4, Map.of("epsilon", eps), x, delta, gamma);
+        return new String[]{out[0], out[3]};
     }
 
     private static String swiglu(GraphBuilder g, SafeTensors st, String pre, String x, int hidden, int inter) {

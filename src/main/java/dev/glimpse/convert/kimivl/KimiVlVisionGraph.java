@@ -81,7 +81,7 @@ public final class KimiVlVisionGraph {
 
         // Block-diagonal attention: patches attend only to patches of their own image.
         String same = g.op("Equal", g.unsqueeze(imageIndex, 1), g.unsqueeze(imageIndex, 0)); // (L, L)
-        String bias = g.op("Where", same, g.scalar(0f), g.scalar(-1e9f));
+        String bias = g.unsqueeze(g.op("Where", same, g.scalar(0f), g.scalar(-1e9f)), 0, 1); // (1, 1, L, L)
 
         float scale = (float) (1.0 / Math.sqrt(hd));
         for (int i = 0; i < v.numLayers(); i++) {
@@ -95,12 +95,10 @@ public final class KimiVlVisionGraph {
             String q = rope(g, g.squeeze(g.slice(qkv4, 0, 1, 1, 1), 1), cos, sin, hd); // (L, heads, hd)
             String k = rope(g, g.squeeze(g.slice(qkv4, 1, 2, 1, 1), 1), cos, sin, hd);
             String val = g.squeeze(g.slice(qkv4, 2, 3, 1, 1), 1);
-            String qh = g.transpose(q, 1, 0, 2);                                  // (heads, L, hd)
-            String kh = g.transpose(k, 1, 2, 0);                                  // (heads, hd, L)
-            String vh = g.transpose(val, 1, 0, 2);                                // (heads, L, hd)
-            String scores = g.add(g.mul(g.matmul(qh, kh), g.scalar(scale)), bias); // (heads, L, L)
-            String attn = g.matmul(g.softmax(scores, -1), vh);                     // (heads, L, hd)
-            String merged = g.reshape(g.transpose(attn, 1, 0, 2), -1, d);         // (L, D)
+            // ONNX Runtime's fused MultiHeadAttention over the packed sequence as one batch: (1, L, D) each.
+            String attn = g.msOp("MultiHeadAttention", Map.of("num_heads", (long) heads, "scale", scale),
+                    g.reshape(q, 1, -1, d), g.reshape(k, 1, -1, d), g.reshape(val, 1, -1, d), "", "", bias);
+            String merged = g.reshape(attn, -1, d);                               // (L, D)
             String o = g.linear(merged,
                     g.weight(pre + "wo.w", Weights.transpose(st.floats(pre + "wo.weight", d, d), d, d), d, d),
                     g.weight(pre + "wo.b", st.floats(pre + "wo.bias", d), d));

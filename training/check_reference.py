@@ -15,7 +15,7 @@ import safetensors_io  # noqa: E402
 from kimivl_reference import (KimiVLForConditionalGeneration, deinterleave, preprocess_image,  # noqa: E402
                               rotate_half, vision_rope_cis)
 
-CARD = "model-cards/tiny-kimi-vl"
+CARD = "src/test/resources/golden/kimivl/checkpoint"
 GOLDEN = "src/test/resources/golden/kimivl"
 
 

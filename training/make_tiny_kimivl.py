@@ -2,7 +2,7 @@
 
 Run from the repository root:  /usr/bin/python3 training/make_tiny_kimivl.py
 Outputs (byte-for-byte reproducible on the same torch/PIL versions):
-  model-cards/tiny-kimi-vl/{config.json, preprocessor_config.json, tokenizer_config.json, tiktoken.model,
+  src/test/resources/golden/kimivl/checkpoint/{config.json, preprocessor_config.json, tokenizer_config.json, tiktoken.model,
                             model.safetensors}  (README.md there is hand-written)
   src/test/resources/golden/kimivl/{a.png, b.png, golden.safetensors, golden.json}
 """
@@ -21,7 +21,7 @@ from kimivl_reference import DeepseekV3MoE, KimiVLForConditionalGeneration, prep
 SEED = 5
 V = 512  # base BPE vocabulary: 256 bytes + 256 merges
 N_SPECIAL = 256
-CARD_DIR = "model-cards/tiny-kimi-vl"
+CARD_DIR = "src/test/resources/golden/kimivl/checkpoint"
 GOLDEN_DIR = "src/test/resources/golden/kimivl"
 N_GREEDY = 8
 
@@ -301,7 +301,7 @@ def main():
         "decode_logits": decode_logits,
     })
     write_json(os.path.join(GOLDEN_DIR, "golden.json"), {
-        "model_card": CARD_DIR,
+        "checkpoint": CARD_DIR,
         "seed": SEED,
         "messages": messages,
         "images": names,

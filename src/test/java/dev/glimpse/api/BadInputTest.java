@@ -64,13 +64,13 @@ class BadInputTest {
 
     @AfterEach
     void stillServing() throws Exception {
-        ObjectNode ok = JSON.createObjectNode().put("model", "tiny-kimi-vl").put("max_tokens", 2);
+        ObjectNode ok = JSON.createObjectNode().put("model", "kimivl-random").put("max_tokens", 2);
         ok.putArray("messages").addObject().put("role", "user").put("content", "How many shapes are there?");
         assertEquals(200, post(ok.toString()).statusCode(), "the server must keep serving after a bad request");
     }
 
     ObjectNode withImage(String url) {
-        ObjectNode body = JSON.createObjectNode().put("model", "tiny-kimi-vl").put("max_tokens", 2);
+        ObjectNode body = JSON.createObjectNode().put("model", "kimivl-random").put("max_tokens", 2);
         ArrayNode content = body.putArray("messages").addObject().put("role", "user").putArray("content");
         content.addObject().put("type", "image_url").putObject("image_url").put("url", url);
         content.addObject().put("type", "text").put("text", "What is this?");
@@ -82,20 +82,20 @@ class BadInputTest {
     }
 
     ObjectNode text(String text) {
-        ObjectNode body = JSON.createObjectNode().put("model", "tiny-kimi-vl");
+        ObjectNode body = JSON.createObjectNode().put("model", "kimivl-random");
         body.putArray("messages").addObject().put("role", "user").put("content", text);
         return body;
     }
 
     @Test
     void malformedJson() throws Exception {
-        expectError(post("{\"model\": \"tiny-kimi-vl\", \"messages\": [ "), 400, "invalid_json", null);
+        expectError(post("{\"model\": \"kimivl-random\", \"messages\": [ "), 400, "invalid_json", null);
     }
 
     @Test
     void unknownModel() throws Exception {
         JsonNode err = expectError(post(text("hi").put("model", "gpt-9").toString()), 404, "model_not_found", "model");
-        assertTrue(err.get("message").asText().contains("tiny-kimi-vl"), "lists the available models");
+        assertTrue(err.get("message").asText().contains("kimivl-random"), "lists the available models");
     }
 
     @Test
@@ -129,7 +129,7 @@ class BadInputTest {
     @Test
     void moreImagesThanTheLimit() throws Exception {
         byte[] a = Files.readAllBytes(Path.of("src/test/resources/golden/kimivl/a.png"));
-        ObjectNode body = JSON.createObjectNode().put("model", "tiny-kimi-vl");
+        ObjectNode body = JSON.createObjectNode().put("model", "kimivl-random");
         ArrayNode content = body.putArray("messages").addObject().put("role", "user").putArray("content");
         for (int i = 0; i < 9; i++) content.addObject().put("type", "image_url").putObject("image_url").put("url", png(a));
         expectError(post(body.toString()), 400, "too_many_images", null);
@@ -166,10 +166,10 @@ class BadInputTest {
 
     @Test
     void unknownRoleAndPartType() throws Exception {
-        ObjectNode body = JSON.createObjectNode().put("model", "tiny-kimi-vl");
+        ObjectNode body = JSON.createObjectNode().put("model", "kimivl-random");
         body.putArray("messages").addObject().put("role", "wizard").put("content", "hi");
         expectError(post(body.toString()), 400, "invalid_value", "messages[0].role");
-        ObjectNode body2 = JSON.createObjectNode().put("model", "tiny-kimi-vl");
+        ObjectNode body2 = JSON.createObjectNode().put("model", "kimivl-random");
         body2.putArray("messages").addObject().put("role", "user").putArray("content").addObject().put("type", "audio");
         expectError(post(body2.toString()), 400, "invalid_value", "messages[0].content[0].type");
     }

@@ -30,7 +30,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * End to end over real HTTP on loopback: the real jar's Spring context, the tiny-kimi-vl checkpoint converted at start-up,
+ * End to end over real HTTP on loopback: the real jar's Spring context, the random-weight parity checkpoint (card kimivl-random) converted at start-up,
  * ONNX Runtime on CPU. Answers are checked against the PyTorch reference's greedy tokens for the same images and prompt.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
@@ -58,7 +58,7 @@ class ChatCompletionsApiTest {
     }
 
     ObjectNode goldenRequest() throws Exception {
-        ObjectNode body = JSON.createObjectNode().put("model", "tiny-kimi-vl").put("temperature", 0).put("max_tokens", 8);
+        ObjectNode body = JSON.createObjectNode().put("model", "kimivl-random").put("temperature", 0).put("max_tokens", 8);
         ArrayNode content = body.putArray("messages").addObject().put("role", "user").putArray("content");
         content.addObject().put("type", "image_url").putObject("image_url").put("url", dataUrl("a.png"));
         content.addObject().put("type", "image_url").putObject("image_url").put("url", dataUrl("b.png"));
@@ -83,7 +83,7 @@ class ChatCompletionsApiTest {
         assertEquals(200, r.statusCode());
         JsonNode data = JSON.readTree(r.body()).get("data");
         assertEquals(1, data.size());
-        assertEquals("tiny-kimi-vl", data.get(0).get("id").asText());
+        assertEquals("kimivl-random", data.get(0).get("id").asText());
     }
 
     @Test
@@ -137,7 +137,7 @@ class ChatCompletionsApiTest {
 
     @Test
     void sameSeedSameOutputAndStopStringsCutTheText() throws Exception {
-        ObjectNode body = JSON.createObjectNode().put("model", "tiny-kimi-vl").put("temperature", 1.0).put("top_p", 0.9)
+        ObjectNode body = JSON.createObjectNode().put("model", "kimivl-random").put("temperature", 1.0).put("top_p", 0.9)
                 .put("top_k", 50).put("seed", 1234).put("max_tokens", 24);
         body.putArray("messages").addObject().put("role", "user").put("content", "Describe the image.");
         String a = JSON.readTree(post(body.toString()).body()).get("choices").get(0).get("message").get("content").asText();
@@ -157,7 +157,7 @@ class ChatCompletionsApiTest {
 
     @Test
     void textOnlyMultiTurnWithSystemPrompt() throws Exception {
-        ObjectNode body = JSON.createObjectNode().put("model", "tiny-kimi-vl").put("max_tokens", 4);
+        ObjectNode body = JSON.createObjectNode().put("model", "kimivl-random").put("max_tokens", 4);
         ArrayNode msgs = body.putArray("messages");
         msgs.addObject().put("role", "system").put("content", "You answer briefly.");
         msgs.addObject().put("role", "user").put("content", "What shape is the red object?");
@@ -174,7 +174,7 @@ class ChatCompletionsApiTest {
 
     @Test
     void droppedStreamStopsGenerationWithinAStep() throws Exception {
-        ObjectNode body = JSON.createObjectNode().put("model", "tiny-kimi-vl").put("temperature", 1.0).put("seed", 7)
+        ObjectNode body = JSON.createObjectNode().put("model", "kimivl-random").put("temperature", 1.0).put("seed", 7)
                 .put("max_tokens", 3000).put("stream", true);
         body.putArray("messages").addObject().put("role", "user").put("content", "Describe the image.");
         long cancelledBefore = served.cancelledCount();

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class KimiVlGraphParityTest {
 
-    static final Path CHECKPOINT = Path.of("model-cards/tiny-kimi-vl");
+    static final Path CHECKPOINT = Path.of("src/test/resources/golden/kimivl/checkpoint");
     static final Path GOLDEN = Path.of("src/test/resources/golden/kimivl/golden.safetensors");
     static final double TOL = 1e-4;
 

@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class KimiVlInputParityTest {
 
-    static final Path CARD = Path.of("model-cards/tiny-kimi-vl");
+    static final Path CARD = Path.of("src/test/resources/golden/kimivl/checkpoint");
     static final Path GOLDEN = Path.of("src/test/resources/golden/kimivl");
 
     @Test

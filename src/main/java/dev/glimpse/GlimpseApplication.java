@@ -20,10 +20,43 @@ public class GlimpseApplication {
         if (args.length > 0 && args[0].equals("convert")) {
             System.exit(convert(Arrays.copyOfRange(args, 1, args.length)));
         }
+        if (args.length > 0 && args[0].equals("eval")) {
+            System.exit(eval(Arrays.copyOfRange(args, 1, args.length)));
+        }
         if (args.length > 0 && args[0].equals("serve")) {
             args = Arrays.copyOfRange(args, 1, args.length);
         }
         SpringApplication.run(GlimpseApplication.class, args);
+    }
+
+    /**
+     * {@code eval --model NAME [--model-dir DIR] [--set DIR] [--stride N] [--data-dir DIR]}: exact-match accuracy per task on
+     * the model card's held-out ShapesWorld set ({@code <card>/eval/} unless --set is given).
+     */
+    static int eval(String[] args) throws Exception {
+        java.util.Map<String, String> opt = new java.util.HashMap<>(java.util.Map.of(
+                "--model", "tiny-kimi-vl", "--model-dir", "model-cards", "--stride", "1", "--data-dir", "data"));
+        for (int i = 0; i < args.length; i++) {
+            if (!opt.containsKey(args[i]) && !args[i].equals("--set") || i + 1 >= args.length) {
+                System.err.println("usage: java -jar glimpse.jar eval [--model NAME] [--model-dir DIR] [--set DIR] [--stride N] [--data-dir DIR]");
+                return 2;
+            }
+            opt.put(args[i], args[++i]);
+        }
+        Path cardDir = Path.of(opt.get("--model-dir")).resolve(opt.get("--model"));
+        dev.glimpse.card.ModelCard card = dev.glimpse.card.ModelCardLoader.load(cardDir);
+        Path set = opt.containsKey("--set") ? Path.of(opt.get("--set")) : cardDir.resolve("eval");
+        dev.glimpse.runtime.OrtRuntime runtime = new dev.glimpse.runtime.OrtRuntime("cpu", 0);
+        try (dev.glimpse.engine.ServedModel model = new dev.glimpse.engine.ServedModel(card, runtime,
+                Path.of(opt.get("--data-dir")).resolve("graphs"), 4)) {
+            long t0 = System.nanoTime();
+            dev.glimpse.eval.ShapesWorldEval.Report report =
+                    dev.glimpse.eval.ShapesWorldEval.run(model, set, Integer.parseInt(opt.get("--stride")), System.out);
+            System.out.printf("%s on %s (%.1f s)%n", card.name(), set, (System.nanoTime() - t0) / 1e9);
+            report.print(System.out);
+            report.failures().stream().limit(10).forEach(f -> System.out.println("  miss: " + f));
+        }
+        return 0;
     }
 
     static int convert(String[] args) throws Exception {

@@ -47,10 +47,13 @@ public final class ModelCardLoader {
         int maxImages = positive(file, root, "max_images", 8);
         int context = positive(file, root, "context_length", 4096);
         JsonNode s = root.path("default_sampling");
-        double temperature = s.path("temperature").asDouble(0.0);
-        double topP = s.path("top_p").asDouble(1.0);
-        int topK = s.path("top_k").asInt(0);
-        int maxTokens = s.path("max_tokens").asInt(256);
+        if (!s.isMissingNode() && !s.isNull() && !s.isObject()) {
+            throw new InvalidModelCardException(file, "default_sampling", "must be an object");
+        }
+        double temperature = number(file, s, "temperature", 0.0);
+        double topP = number(file, s, "top_p", 1.0);
+        int topK = integer(file, s, "top_k", 0);
+        int maxTokens = integer(file, s, "max_tokens", 256);
         if (temperature < 0) throw new InvalidModelCardException(file, "default_sampling.temperature", "must be >= 0");
         if (!(topP > 0 && topP <= 1)) throw new InvalidModelCardException(file, "default_sampling.top_p", "must be in (0, 1]");
         if (topK < 0) throw new InvalidModelCardException(file, "default_sampling.top_k", "must be >= 0");
@@ -78,7 +81,24 @@ public final class ModelCardLoader {
     private static int positive(Path file, JsonNode root, String field, int dflt) {
         JsonNode n = root.get(field);
         if (n == null || n.isNull()) return dflt;
-        if (!n.canConvertToInt() || n.asInt() <= 0) throw new InvalidModelCardException(file, field, "must be a positive integer");
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() <= 0) throw new InvalidModelCardException(file, field, "must be a positive integer");
+        return n.asInt();
+    }
+
+    /** A default_sampling number; a present non-number is an error, not a silent default. */
+    private static double number(Path file, JsonNode s, String field, double dflt) {
+        JsonNode n = s.get(field);
+        if (n == null || n.isNull()) return dflt;
+        if (!n.isNumber()) throw new InvalidModelCardException(file, "default_sampling." + field, "must be a number");
+        return n.asDouble();
+    }
+
+    private static int integer(Path file, JsonNode s, String field, int dflt) {
+        JsonNode n = s.get(field);
+        if (n == null || n.isNull()) return dflt;
+        if (!n.isIntegralNumber() || !n.canConvertToInt()) {
+            throw new InvalidModelCardException(file, "default_sampling." + field, "must be an integer");
+        }
         return n.asInt();
     }
 

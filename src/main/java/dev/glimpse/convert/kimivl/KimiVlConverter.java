@@ -51,13 +51,25 @@ public final class KimiVlConverter {
             log.info("graph cache hit {} for {}", target, checkpointDir);
             return target;
         }
+        Path tmp = null;
         try {
-            Path tmp = Files.createDirectories(cacheRoot).resolve(key + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+            tmp = Files.createDirectories(cacheRoot).resolve(key + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
             convert(checkpointDir, tmp, dtype);
             GraphCache.publish(tmp, target);
             return target;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot convert " + checkpointDir + " into " + cacheRoot, e);
+        } finally {
+            // A failed conversion must not leave partial graphs behind (publish moved or deleted tmp on success).
+            if (tmp != null) deleteQuietly(tmp);
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try {
+            GraphCache.deleteTree(dir);
+        } catch (IOException e) {
+            log.warn("cannot delete {}: {}", dir, e.getMessage());
         }
     }
 }

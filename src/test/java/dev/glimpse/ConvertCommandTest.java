@@ -1,0 +1,86 @@
+package dev.glimpse;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.glimpse.convert.kimivl.KimiVlConverter;
+import dev.glimpse.convert.kimivl.KimiVlDecoderGraph;
+import dev.glimpse.convert.kimivl.KimiVlVisionGraph;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code java -jar glimpse.jar convert <checkpoint-dir> <out-dir> [dtype]}. */
+class ConvertCommandTest {
+
+    static final String CKPT = "model-cards/tiny-kimi-vl";
+
+    @TempDir
+    Path tmp;
+
+    static Set<String> inputs(Path graph) throws Exception {
+        try (OrtSession s = OrtEnvironment.getEnvironment().createSession(graph.toString(), new OrtSession.SessionOptions())) {
+            return s.getInputNames();
+        }
+    }
+
+    static Set<String> outputs(Path graph) throws Exception {
+        try (OrtSession s = OrtEnvironment.getEnvironment().createSession(graph.toString(), new OrtSession.SessionOptions())) {
+            return s.getOutputNames();
+        }
+    }
+
+    @Test
+    void writesThreeGraphsThatOpenInOnnxRuntime() throws Exception {
+        Path out = tmp.resolve("graphs");
+        assertEquals(0, GlimpseApplication.convert(new String[]{CKPT, out.toString()}));
+        Path vision = out.resolve(KimiVlConverter.VISION);
+        Path embed = out.resolve(KimiVlConverter.EMBED);
+        Path decoder = out.resolve(KimiVlConverter.DECODER);
+        for (Path p : new Path[]{vision, embed, decoder}) assertTrue(Files.size(p) > 0, p.toString());
+
+        assertEquals(Set.of(KimiVlVisionGraph.PIXEL_VALUES, KimiVlVisionGraph.POS_INDEX, KimiVlVisionGraph.POS_WEIGHT,
+                KimiVlVisionGraph.PATCH_POS, KimiVlVisionGraph.IMAGE_INDEX, KimiVlVisionGraph.MERGE_INDEX), inputs(vision));
+        assertEquals(Set.of(KimiVlVisionGraph.IMAGE_FEATURES), outputs(vision));
+
+        assertEquals(Set.of(KimiVlDecoderGraph.INPUT_IDS), inputs(embed));
+        assertEquals(Set.of(KimiVlDecoderGraph.INPUTS_EMBEDS), outputs(embed));
+
+        // The tiny checkpoint has 3 decoder layers, each with one latent KV cache in and out.
+        assertEquals(Set.of(KimiVlDecoderGraph.INPUTS_EMBEDS, KimiVlDecoderGraph.ATTENTION_MASK, KimiVlDecoderGraph.POSITION_IDS,
+                KimiVlDecoderGraph.NUM_LOGITS_TO_KEEP, KimiVlDecoderGraph.pastName(0), KimiVlDecoderGraph.pastName(1),
+                KimiVlDecoderGraph.pastName(2)), inputs(decoder));
+        assertEquals(Set.of(KimiVlDecoderGraph.LOGITS, KimiVlDecoderGraph.presentName(0), KimiVlDecoderGraph.presentName(1),
+                KimiVlDecoderGraph.presentName(2)), outputs(decoder));
+    }
+
+    @Test
+    void explicitFp32IsAccepted() throws Exception {
+        Path out = tmp.resolve("graphs");
+        assertEquals(0, GlimpseApplication.convert(new String[]{CKPT, out.toString(), "fp32"}));
+        assertTrue(Files.isRegularFile(out.resolve(KimiVlConverter.DECODER)));
+    }
+
+    @Test
+    void badUsageReturns2AndWritesNothing() throws Exception {
+        Path out = tmp.resolve("graphs");
+        assertEquals(2, GlimpseApplication.convert(new String[]{}));
+        assertEquals(2, GlimpseApplication.convert(new String[]{CKPT}));
+        assertEquals(2, GlimpseApplication.convert(new String[]{CKPT, out.toString(), "fp32", "extra"}));
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void unsupportedDtypeListsTheValidOnes() {
+        Path out = tmp.resolve("graphs");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> GlimpseApplication.convert(new String[]{CKPT, out.toString(), "fp16"}));
+        assertTrue(e.getMessage().contains("'fp16'"), e.getMessage());
+        assertTrue(e.getMessage().contains("[fp32]"), e.getMessage());
+        assertFalse(Files.exists(out));
+    }
+}

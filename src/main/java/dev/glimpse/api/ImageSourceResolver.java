@@ -49,15 +49,35 @@ public final class ImageSourceResolver {
         if (!meta.endsWith(";base64")) {
             throw GlimpseException.invalid("invalid_image_url", param, "data URL must be base64-encoded (data:<mime>;base64,<data>)");
         }
-        String payload = url.substring(comma + 1);
-        if ((long) payload.length() * 3 / 4 > maxBytes) {
-            throw GlimpseException.tooLarge("image_too_large", param, "image is larger than " + maxBytes + " bytes");
-        }
+        // Line breaks and spaces (as in MIME-wrapped base64) are allowed; anything else outside the alphabet is an error.
+        // (Base64.getMimeDecoder() would silently skip such characters and hand corrupted bytes on.)
+        String payload = stripWhitespace(url.substring(comma + 1));
+        // n base64 chars decode to at least n*3/4 - 2 bytes (at most two '=' of padding): refuse before decoding.
+        if ((long) payload.length() * 3 / 4 - 2 > maxBytes) throw tooLarge(param);
+        byte[] bytes;
         try {
-            return Base64.getMimeDecoder().decode(payload);
+            bytes = Base64.getDecoder().decode(payload);
         } catch (IllegalArgumentException e) {
             throw GlimpseException.invalid("invalid_base64", param, "image data is not valid base64: " + e.getMessage());
         }
+        if (bytes.length > maxBytes) throw tooLarge(param);
+        return bytes;
+    }
+
+    private GlimpseException tooLarge(String param) {
+        return GlimpseException.tooLarge("image_too_large", param, "image is larger than " + maxBytes + " bytes");
+    }
+
+    private static String stripWhitespace(String s) {
+        int i = 0;
+        while (i < s.length() && !Character.isWhitespace(s.charAt(i))) i++;
+        if (i == s.length()) return s;
+        StringBuilder b = new StringBuilder(s.length()).append(s, 0, i);
+        for (; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!Character.isWhitespace(c)) b.append(c);
+        }
+        return b.toString();
     }
 
     private byte[] fetch(String url, String param) {

@@ -64,7 +64,12 @@ public class GlimpseApplication {
             System.err.println("usage: java -jar glimpse.jar convert <checkpoint-dir> <out-dir> [fp32]");
             return 2;
         }
-        KimiVlConverter.convert(Path.of(args[0]), Path.of(args[1]), args.length == 3 ? args[2] : "fp32");
+        try {
+            KimiVlConverter.convert(Path.of(args[0]), Path.of(args[1]), args.length == 3 ? args[2] : "fp32");
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+            System.err.println("convert failed: " + e.getMessage());
+            return 1;
+        }
         System.out.println("wrote " + KimiVlConverter.VISION + ", " + KimiVlConverter.EMBED + ", " + KimiVlConverter.DECODER
                 + " to " + args[1]);
         return 0;

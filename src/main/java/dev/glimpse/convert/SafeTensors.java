@@ -79,7 +79,17 @@ public final class SafeTensors {
                 Map.Entry<String, JsonNode> f = it.next();
                 if (f.getKey().equals("__metadata__")) continue;
                 JsonNode n = f.getValue();
+                if (!n.path("dtype").isTextual() || !n.path("shape").isArray() || !n.path("data_offsets").isArray()
+                        || n.path("data_offsets").size() != 2) {
+                    throw new IllegalArgumentException(file + ": header entry for tensor " + f.getKey()
+                            + " needs dtype, shape and data_offsets [begin, end]");
+                }
                 String dtype = n.get("dtype").asText();
+                try {
+                    bytesPerElement(dtype);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(file + ": tensor " + f.getKey() + ": " + e.getMessage(), e);
+                }
                 JsonNode shapeNode = n.get("shape");
                 long[] shape = new long[shapeNode.size()];
                 for (int i = 0; i < shape.length; i++) shape[i] = shapeNode.get(i).asLong();

@@ -47,8 +47,8 @@ public class GlimpseApplication {
         dev.glimpse.card.ModelCard card = dev.glimpse.card.ModelCardLoader.load(cardDir);
         Path set = opt.containsKey("--set") ? Path.of(opt.get("--set")) : cardDir.resolve("eval");
         dev.glimpse.runtime.OrtRuntime runtime = new dev.glimpse.runtime.OrtRuntime("cpu", 0);
-        try (dev.glimpse.engine.ServedModel model = new dev.glimpse.engine.ServedModel(card, runtime,
-                Path.of(opt.get("--data-dir")).resolve("graphs"), 4)) {
+        try (dev.glimpse.engine.ServedModel model = dev.glimpse.engine.ServedModel.standalone(card, runtime,
+                Path.of(opt.get("--data-dir")).resolve("graphs"))) {
             long t0 = System.nanoTime();
             dev.glimpse.eval.ShapesWorldEval.Report report =
                     dev.glimpse.eval.ShapesWorldEval.run(model, set, Integer.parseInt(opt.get("--stride")), System.out);

@@ -20,6 +20,7 @@ public record GlimpseProperties(
         @DefaultValue("data") Path dataDir,
         @DefaultValue Runtime runtime,
         @DefaultValue Limits limits,
+        @DefaultValue EngineProps engine,
         @DefaultValue RemoteImages remoteImages) {
 
     /** @param device cpu | cuda | auto;  @param intraOpThreads 0 lets ONNX Runtime choose */
@@ -33,6 +34,19 @@ public record GlimpseProperties(
      */
     public record Limits(@DefaultValue("64") int queueCapacity, @DefaultValue("20971520") long maxImageBytes,
                          @DefaultValue("40000000") long maxImagePixels, @DefaultValue("16384") int maxImageSide) {}
+
+    /**
+     * Continuous-batching engine.
+     *
+     * @param maxNumSeqs       sequences decoded together
+     * @param maxBatchedTokens tokens per scheduler step (decode tokens + prefill chunk)
+     * @param kvCacheBytes     KV-cache budget; admission waits until a request's prompt + max_tokens fit
+     * @param visionCacheBytes projected image features kept for reuse (LRU)
+     * @param requestTimeout   deadline per request from arrival
+     */
+    public record EngineProps(@DefaultValue("16") int maxNumSeqs, @DefaultValue("2048") int maxBatchedTokens,
+                              @DefaultValue("536870912") long kvCacheBytes, @DefaultValue("268435456") long visionCacheBytes,
+                              @DefaultValue("5m") Duration requestTimeout) {}
 
     /** Remote http(s) image URLs: off unless enabled; then fetched with caps, never from loopback or private addresses. */
     public record RemoteImages(@DefaultValue("false") boolean enabled, @DefaultValue("10485760") long maxBytes,

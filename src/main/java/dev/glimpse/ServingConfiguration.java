@@ -2,7 +2,10 @@ package dev.glimpse;
 
 import dev.glimpse.card.ModelCard;
 import dev.glimpse.card.ModelCardLoader;
+import dev.glimpse.engine.EngineConfig;
 import dev.glimpse.engine.ServedModel;
+import dev.glimpse.image.ImageLimits;
+import io.micrometer.core.instrument.MeterRegistry;
 import dev.glimpse.runtime.OrtRuntime;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -22,7 +25,12 @@ public class ServingConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    ServedModel servedModel(ModelCard card, OrtRuntime runtime, GlimpseProperties props) {
-        return new ServedModel(card, runtime, props.dataDir().resolve("graphs"), props.limits().queueCapacity());
+    ServedModel servedModel(ModelCard card, OrtRuntime runtime, GlimpseProperties props, MeterRegistry metrics) {
+        GlimpseProperties.EngineProps e = props.engine();
+        GlimpseProperties.Limits l = props.limits();
+        EngineConfig engine = new EngineConfig(e.maxNumSeqs(), e.maxBatchedTokens(), l.queueCapacity(), e.kvCacheBytes(),
+                e.requestTimeout());
+        return new ServedModel(card, runtime, props.dataDir().resolve("graphs"), engine,
+                new ImageLimits(l.maxImageBytes(), l.maxImagePixels(), l.maxImageSide()), e.visionCacheBytes(), metrics);
     }
 }

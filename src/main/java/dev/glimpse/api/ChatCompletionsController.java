@@ -9,9 +9,6 @@ import dev.glimpse.engine.GenerationResult;
 import dev.glimpse.engine.PreparedRequest;
 import dev.glimpse.engine.ServedModel;
 import dev.glimpse.error.GlimpseException;
-import dev.glimpse.image.DecodedImage;
-import dev.glimpse.image.ImageDecoder;
-import dev.glimpse.image.ImageLimits;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -38,14 +35,12 @@ public class ChatCompletionsController {
 
     private final ServedModel served;
     private final ImageSourceResolver images;
-    private final ImageLimits limits;
     private final ObjectMapper json;
 
     public ChatCompletionsController(ServedModel served, GlimpseProperties props, ObjectMapper json) {
         this.served = served;
         this.json = json;
         GlimpseProperties.Limits l = props.limits();
-        this.limits = new ImageLimits(l.maxImageBytes(), l.maxImagePixels(), l.maxImageSide());
         this.images = new ImageSourceResolver(props.remoteImages(), l.maxImageBytes());
     }
 
@@ -71,12 +66,11 @@ public class ChatCompletionsController {
             throw GlimpseException.invalid("too_many_images", "messages", "this request has " + chat.images().size()
                     + " images; model " + model + " accepts at most " + served.card().maxImages());
         }
-        List<DecodedImage> decoded = new ArrayList<>(chat.images().size());
+        List<ServedModel.ImageInput> inputs = new ArrayList<>(chat.images().size());
         for (ChatRequestParser.ImageRef ref : chat.images()) {
-            byte[] bytes = images.resolve(ref.url(), ref.param());
-            decoded.add(withParam(ref.param(), () -> ImageDecoder.decode(bytes, limits)));
+            inputs.add(new ServedModel.ImageInput(images.resolve(ref.url(), ref.param()), ref.param()));
         }
-        PreparedRequest req = served.prepare(chat.messages(), decoded, chat.params());
+        PreparedRequest req = served.prepare(chat.messages(), inputs, chat.params());
         long created = System.currentTimeMillis() / 1000;
         if (chat.stream()) return stream(req, model, created, chat.includeUsage());
 
@@ -168,15 +162,6 @@ public class ChatCompletionsController {
         } catch (ExecutionException e) {
             if (e.getCause() instanceof GlimpseException g) throw g;
             throw GlimpseException.internal("generation failed: " + e.getCause().getMessage(), e.getCause());
-        }
-    }
-
-    /** Re-throws image errors with the JSON path of the image that caused them. */
-    private static DecodedImage withParam(String param, java.util.function.Supplier<DecodedImage> decode) {
-        try {
-            return decode.get();
-        } catch (GlimpseException e) {
-            throw new GlimpseException(e.status(), e.type(), e.code(), param, e.getMessage(), e);
         }
     }
 }

@@ -85,14 +85,15 @@ public final class ShapesWorldEval {
         SamplingParams greedy = new SamplingParams(0, 1, 0, 64, null, List.of());
         for (int i = 0; i < items.size(); i += stride) {
             Item it = items.get(i);
-            DecodedImage img;
+            byte[] bytes;
             try {
-                img = ImageDecoder.decode(Files.readAllBytes(setDir.resolve(it.image())), ImageLimits.DEFAULT);
+                bytes = Files.readAllBytes(setDir.resolve(it.image()));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
+            DecodedImage img = ImageDecoder.decode(bytes, ImageLimits.DEFAULT);
             List<ChatMessage> messages = List.of(new ChatMessage("user", List.of(new ImagePart(0), new TextPart(it.question()))));
-            PreparedRequest req = model.prepare(messages, List.of(img), greedy);
+            PreparedRequest req = model.prepare(messages, List.of(new ServedModel.ImageInput(bytes, "image")), greedy);
             GenerationResult r = model.submit(req, TokenSink.NONE, () -> false).join();
             boolean ok = r.text().equals(it.answer());
             count(perTask, it.task(), ok);

@@ -111,6 +111,62 @@ public final class KimiVlModel implements AutoCloseable {
         }
     }
 
+    /** Embeddings (B, hidden) of one new token per sequence, for a batched decode step. */
+    public float[] embedLastTokens(long[] ids) {
+        try (OnnxTensor t = Tensors.longs(runtime.env(), ids, ids.length, 1);
+             OrtSession.Result r = embed.run(Map.of(INPUT_IDS, t))) {
+            return Tensors.toFloats((OnnxTensor) r.get(0));
+        } catch (OrtException e) {
+            throw new IllegalStateException("embed graph failed: " + e.getMessage(), e);
+        }
+    }
+
+    public BatchCache newBatchCache() {
+        return new BatchCache(runtime.env(), config.text().numLayers(), config.text().latentDim());
+    }
+
+    /** Bytes of cache one token costs across all layers (fp32 latent + rope key). */
+    public long bytesPerToken() {
+        return (long) config.text().numLayers() * config.text().latentDim() * Float.BYTES;
+    }
+
+    /**
+     * One decode step for every row of {@code cache}: row r is fed embeds[r] at position length(r).
+     *
+     * @param embeds (B, hidden)
+     * @return logits (B, vocab), row-major
+     */
+    public float[] decodeBatch(BatchCache cache, float[] embeds) {
+        int b = cache.rows();
+        int hidden = config.text().hidden();
+        long[] pos = new long[b];
+        for (int r = 0; r < b; r++) pos[r] = cache.length(r);
+        var env = runtime.env();
+        List<OnnxTensor> owned = new ArrayList<>();
+        Map<String, OnnxTensor> in = new HashMap<>();
+        try {
+            in.put(INPUTS_EMBEDS, own(owned, Tensors.floats(env, embeds, b, 1, hidden)));
+            in.put(ATTENTION_MASK, own(owned, Tensors.longs(env, cache.stepMask(), b, cache.width() + 1)));
+            in.put(POSITION_IDS, own(owned, Tensors.longs(env, pos, b, 1)));
+            in.put(NUM_LOGITS_TO_KEEP, own(owned, Tensors.longs(env, new long[]{1}, 1)));
+            for (int i = 0; i < config.text().numLayers(); i++) in.put(pastName(i), cache.past(i));
+            OrtSession.Result r = decoder.run(in);
+            float[] logits;
+            try {
+                logits = Tensors.toFloats((OnnxTensor) r.get(LOGITS).orElseThrow());
+            } catch (RuntimeException e) {
+                r.close();
+                throw e;
+            }
+            cache.advance(r);
+            return logits;
+        } catch (OrtException e) {
+            throw new IllegalStateException("decoder graph failed: " + e.getMessage(), e);
+        } finally {
+            owned.forEach(OnnxTensor::close);
+        }
+    }
+
     public KvCache newCache() {
         return new KvCache(config.text().numLayers(), config.text().latentDim());
     }
@@ -202,6 +258,11 @@ public final class KimiVlModel implements AutoCloseable {
         /** Bytes held on the device (or host) for this sequence. */
         public long bytes() {
             return (long) length * latentDim * layers * Float.BYTES;
+        }
+
+        /** present.{layer}.latent of the last step: (1, length, latentDim); owned by this cache. */
+        OnnxTensor tensor(int layer) {
+            return (OnnxTensor) last.get(presentName(layer)).orElseThrow();
         }
 
         OnnxTensor past(ai.onnxruntime.OrtEnvironment env, int layer, List<OnnxTensor> owned) {

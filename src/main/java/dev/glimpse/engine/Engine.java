@@ -1,0 +1,393 @@
+package dev.glimpse.engine;
+
+import dev.glimpse.error.GlimpseException;
+import dev.glimpse.text.TiktokenTokenizer;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Continuous-batching engine (iteration-level scheduling, as in Orca / vLLM). Each {@link #step()}:
+ * <ol>
+ *   <li>ends sequences whose client left, or whose deadline passed, and frees their cache;</li>
+ *   <li>admits waiting requests in FIFO order while sequences < max-num-seqs and their prompt + max_tokens fit the KV budget;</li>
+ *   <li>prefills admitted prompts in chunks under the step's token budget (max-batched-tokens minus one per decoding
+ *       sequence), so a long prompt never stalls the decoding ones for more than one chunk;</li>
+ *   <li>runs one batched decoder step for every decoding sequence and samples each.</li>
+ * </ol>
+ * Requests join and leave the batch only at step boundaries. One engine thread calls the runner; HTTP threads only submit
+ * and read futures. A full admission queue refuses at once (429).
+ */
+public final class Engine implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Engine.class);
+
+    private final ModelRunner runner;
+    private final TiktokenTokenizer tokenizer;
+    private final Set<Integer> stopTokenIds;
+    private final EngineConfig config;
+    private final String name;
+
+    private final ConcurrentLinkedQueue<Sequence> inbox = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger waitingCount = new AtomicInteger();
+    private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
+    private final List<Sequence> prefilling = new ArrayList<>();
+    private final List<Sequence> running = new ArrayList<>();
+    private long reservedBytes;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition work = lock.newCondition();
+    private volatile boolean accepting = true;
+    private volatile boolean stopped;
+    private Thread thread;
+
+    // metrics
+    private final Timer ttft, itl, e2e;
+    private final Counter generatedTokens, finishedRequests, cancelledRequests, failedRequests;
+    private final DistributionSummary batchSize;
+    private final AtomicInteger runningGauge = new AtomicInteger();
+    private final AtomicLong cancelledTotal = new AtomicLong();
+    private volatile int lastCompletionTokens;
+
+    public Engine(String name, ModelRunner runner, TiktokenTokenizer tokenizer, Set<Integer> stopTokenIds, EngineConfig config,
+                  MeterRegistry metrics) {
+        this.name = name;
+        this.runner = runner;
+        this.tokenizer = tokenizer;
+        this.stopTokenIds = Set.copyOf(stopTokenIds);
+        this.config = config;
+        String[] tags = {"model", name};
+        this.ttft = Timer.builder("glimpse.time.to.first.token").tags(tags).publishPercentileHistogram().register(metrics);
+        this.itl = Timer.builder("glimpse.inter.token.latency").tags(tags).publishPercentileHistogram().register(metrics);
+        this.e2e = Timer.builder("glimpse.request.latency").tags(tags).publishPercentileHistogram().register(metrics);
+        this.generatedTokens = Counter.builder("glimpse.generated.tokens").tags(tags).register(metrics);
+        this.finishedRequests = Counter.builder("glimpse.requests").tags(tags).tag("outcome", "finished").register(metrics);
+        this.cancelledRequests = Counter.builder("glimpse.requests").tags(tags).tag("outcome", "cancelled").register(metrics);
+        this.failedRequests = Counter.builder("glimpse.requests").tags(tags).tag("outcome", "failed").register(metrics);
+        this.batchSize = DistributionSummary.builder("glimpse.decode.batch.size").tags(tags).register(metrics);
+        Gauge.builder("glimpse.queue.depth", waitingCount, AtomicInteger::get).tags(tags).register(metrics);
+        Gauge.builder("glimpse.running.sequences", runningGauge, AtomicInteger::get).tags(tags).register(metrics);
+        Gauge.builder("glimpse.kv.cache.bytes", runner, ModelRunner::cacheBytesInUse).tags(tags).register(metrics);
+        Gauge.builder("glimpse.kv.cache.reserved.bytes", this, e -> e.reservedBytes).tags(tags).register(metrics);
+    }
+
+    /** Starts the engine thread (tests may instead drive {@link #step()} themselves). */
+    public Engine start() {
+        thread = new Thread(this::loop, "glimpse-engine-" + name);
+        thread.setDaemon(true);
+        thread.start();
+        return this;
+    }
+
+    public EngineConfig config() {
+        return config;
+    }
+
+    /** Queues a request; the future completes when it ends. Throws 429 at once when the queue is full, 503 when closing. */
+    public CompletableFuture<GenerationResult> submit(PreparedRequest req, TokenSink sink, BooleanSupplier cancelled) {
+        if (!accepting) throw GlimpseException.unavailable("shutting_down", "the server is shutting down");
+        long need = (long) (req.promptIds().length + req.params().maxTokens()) * runner.bytesPerToken();
+        if (need > config.kvCacheBytes()) {
+            throw GlimpseException.invalid("context_length_exceeded", "max_tokens", "prompt + max_tokens needs " + need
+                    + " bytes of KV cache; this server's budget is " + config.kvCacheBytes() + " bytes: lower max_tokens");
+        }
+        if (waitingCount.incrementAndGet() > config.queueCapacity()) {
+            waitingCount.decrementAndGet();
+            throw GlimpseException.overloaded("the request queue of model " + name + " is full (" + config.queueCapacity()
+                    + " waiting); retry shortly");
+        }
+        long deadline = System.nanoTime() + config.requestTimeout().toNanos();
+        Sequence s = new Sequence(req, sink, cancelled, tokenizer, deadline);
+        inbox.add(s);
+        signal();
+        return s.future;
+    }
+
+    public int queueDepth() {
+        return waitingCount.get();
+    }
+
+    public int runningCount() {
+        return runningGauge.get();
+    }
+
+    public long cancelledCount() {
+        return cancelledTotal.get();
+    }
+
+    public int lastCompletionTokens() {
+        return lastCompletionTokens;
+    }
+
+    private void signal() {
+        lock.lock();
+        try {
+            work.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void loop() {
+        while (true) {
+            boolean busy;
+            try {
+                busy = step();
+            } catch (Throwable t) {
+                log.error("engine step failed", t);
+                busy = true;
+            }
+            if (!busy) {
+                if (stopped && inbox.isEmpty()) return;
+                lock.lock();
+                try {
+                    if (inbox.isEmpty() && !stopped) work.await(50, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                } finally {
+                    lock.unlock();
+                }
+            }
+        }
+    }
+
+    /** One scheduler iteration; returns false when there was nothing to do. */
+    boolean step() {
+        for (Sequence s; (s = inbox.poll()) != null; ) waiting.add(s);
+        reap();
+        List<Sequence> admitted = admit();
+        if (!admitted.isEmpty()) {
+            long t0 = System.nanoTime();
+            try {
+                runner.prepare(admitted);
+            } catch (RuntimeException e) {
+                for (Sequence s : admitted) fail(s, e);
+                prefilling.removeAll(admitted);
+            }
+            long dt = System.nanoTime() - t0;
+            for (Sequence s : admitted) s.visionNanos = dt;
+        }
+        boolean didPrefill = prefill();
+        boolean didDecode = decode();
+        runningGauge.set(prefilling.size() + running.size());
+        return !admitted.isEmpty() || didPrefill || didDecode || !waiting.isEmpty();
+    }
+
+    /** Ends sequences whose client left or whose deadline passed; a waiting one never reaches the model. */
+    private void reap() {
+        long now = System.nanoTime();
+        for (Iterator<Sequence> it = waiting.iterator(); it.hasNext(); ) {
+            Sequence s = it.next();
+            if (s.cancelled.getAsBoolean() || now > s.deadlineNanos) {
+                it.remove();
+                waitingCount.decrementAndGet();
+                if (now > s.deadlineNanos) fail(s, deadline(s));
+                else complete(s, FinishReason.CANCELLED);
+            }
+        }
+        List<Sequence> gone = new ArrayList<>();
+        for (List<Sequence> list : List.of(prefilling, running)) {
+            for (Iterator<Sequence> it = list.iterator(); it.hasNext(); ) {
+                Sequence s = it.next();
+                if (s.cancelled.getAsBoolean()) {
+                    complete(s, FinishReason.CANCELLED);
+                } else if (now > s.deadlineNanos) {
+                    fail(s, deadline(s));
+                } else {
+                    continue;
+                }
+                it.remove();
+                gone.add(s);
+            }
+        }
+        release(gone);
+    }
+
+    private static GlimpseException deadline(Sequence s) {
+        return new GlimpseException(504, "server_error", "request_timeout", null,
+                "request " + s.request.id() + " did not finish within the server's deadline", null);
+    }
+
+    private List<Sequence> admit() {
+        List<Sequence> admitted = new ArrayList<>();
+        while (!waiting.isEmpty() && prefilling.size() + running.size() < config.maxNumSeqs()) {
+            Sequence s = waiting.peek();
+            long need = (long) s.maxLength() * runner.bytesPerToken();
+            if (reservedBytes + need > config.kvCacheBytes()) break; // FIFO: the head waits, nobody overtakes it
+            waiting.poll();
+            waitingCount.decrementAndGet();
+            s.reservedBytes = need;
+            reservedBytes += need;
+            s.state = Sequence.State.PREFILL;
+            prefilling.add(s);
+            admitted.add(s);
+        }
+        return admitted;
+    }
+
+    private boolean prefill() {
+        int budget = config.maxBatchedTokens() - running.size();
+        boolean did = false;
+        List<Sequence> joined = new ArrayList<>();
+        List<Sequence> gone = new ArrayList<>();
+        for (Sequence s : prefilling) {
+            if (budget <= 0) break;
+            int chunk = Math.min(s.promptLength() - s.prefilled, budget);
+            float[] logits;
+            try {
+                logits = runner.prefill(s, s.prefilled, s.prefilled + chunk);
+            } catch (RuntimeException e) {
+                fail(s, e);
+                gone.add(s);
+                continue;
+            }
+            did = true;
+            s.prefilled += chunk;
+            budget -= chunk;
+            if (logits != null) {
+                if (accept(s, s.sampler.sample(logits))) {
+                    gone.add(s);
+                } else {
+                    joined.add(s);
+                }
+            }
+        }
+        prefilling.removeAll(gone);
+        prefilling.removeAll(joined);
+        release(gone);
+        for (Sequence s : joined) {
+            runner.join(s);
+            s.state = Sequence.State.RUNNING;
+            running.add(s);
+        }
+        return did;
+    }
+
+    private boolean decode() {
+        if (running.isEmpty()) return false;
+        batchSize.record(running.size());
+        float[][] logits;
+        try {
+            logits = runner.decode(running);
+        } catch (RuntimeException e) {
+            log.error("decode step failed for {} sequences", running.size(), e);
+            List<Sequence> all = new ArrayList<>(running);
+            for (Sequence s : all) fail(s, e);
+            running.clear();
+            release(all);
+            return true;
+        }
+        List<Sequence> gone = new ArrayList<>();
+        for (int i = 0; i < running.size(); i++) {
+            Sequence s = running.get(i);
+            if (accept(s, s.sampler.sample(logits[i]))) gone.add(s);
+        }
+        running.removeAll(gone);
+        release(gone);
+        return true;
+    }
+
+    /** Applies one sampled token; returns true when the sequence has finished. */
+    private boolean accept(Sequence s, int token) {
+        long now = System.nanoTime();
+        s.generated++;
+        generatedTokens.increment();
+        if (s.firstTokenNanos == 0) {
+            s.firstTokenNanos = now;
+            ttft.record(now - s.arrivalNanos, TimeUnit.NANOSECONDS);
+        } else {
+            itl.record(now - s.lastTokenNanos, TimeUnit.NANOSECONDS);
+        }
+        s.lastTokenNanos = now;
+        if (stopTokenIds.contains(token)) {
+            complete(s, FinishReason.STOP);
+            return true;
+        }
+        String out = s.stops.push(s.detok == null ? "" : s.detok.push(token));
+        if (!out.isEmpty() && !s.sink.onText(out)) {
+            complete(s, FinishReason.CANCELLED);
+            return true;
+        }
+        if (s.stops.stopped()) {
+            complete(s, FinishReason.STOP);
+            return true;
+        }
+        if (s.generated >= s.request.params().maxTokens()) {
+            complete(s, FinishReason.LENGTH);
+            return true;
+        }
+        s.lastToken = token;
+        return false;
+    }
+
+    private void complete(Sequence s, FinishReason reason) {
+        if (reason != FinishReason.CANCELLED && !s.stops.stopped() && s.detok != null) {
+            String tail = s.stops.push(s.detok.flush()) + s.stops.finish();
+            if (!tail.isEmpty()) s.sink.onText(tail);
+        }
+        s.state = Sequence.State.FINISHED;
+        long now = System.nanoTime();
+        e2e.record(now - s.arrivalNanos, TimeUnit.NANOSECONDS);
+        (reason == FinishReason.CANCELLED ? cancelledRequests : finishedRequests).increment();
+        if (reason == FinishReason.CANCELLED) cancelledTotal.incrementAndGet();
+        lastCompletionTokens = s.generated;
+        long firstOrNow = s.firstTokenNanos == 0 ? now : s.firstTokenNanos;
+        s.future.complete(new GenerationResult(s.stops.text(), reason, s.promptLength(), s.generated,
+                s.visionNanos / 1_000_000, (firstOrNow - s.arrivalNanos) / 1_000_000, (now - firstOrNow) / 1_000_000));
+    }
+
+    private void fail(Sequence s, Throwable t) {
+        s.state = Sequence.State.FINISHED;
+        failedRequests.increment();
+        s.future.completeExceptionally(t);
+    }
+
+    /** Frees the cache and the KV reservation of sequences that left the prefill or decode sets. */
+    private void release(List<Sequence> gone) {
+        if (gone.isEmpty()) return;
+        for (Sequence s : gone) {
+            reservedBytes -= s.reservedBytes;
+            s.reservedBytes = 0;
+        }
+        try {
+            runner.leave(gone);
+        } catch (RuntimeException e) {
+            log.error("freeing {} sequences failed", gone.size(), e);
+        }
+    }
+
+    /** Stops admitting new requests, lets queued and running ones finish (up to {@code timeout}), then stops the thread. */
+    public void shutdown(long timeout, TimeUnit unit) throws InterruptedException {
+        accepting = false;
+        stopped = true;
+        signal();
+        if (thread != null) {
+            thread.join(unit.toMillis(timeout));
+            if (thread.isAlive()) log.warn("engine {} did not drain within {} {}", name, timeout, unit);
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        shutdown(60, TimeUnit.SECONDS);
+    }
+}

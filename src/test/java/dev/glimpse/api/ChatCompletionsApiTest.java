@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.glimpse.engine.ServedModel;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -34,6 +35,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * ONNX Runtime on CPU. Answers are checked against the PyTorch reference's greedy tokens for the same images and prompt.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@AutoConfigureObservability // Spring tests switch metric export off by default; /actuator/prometheus is part of the API
 class ChatCompletionsApiTest {
 
     static final Path GOLDEN = Path.of("src/test/resources/golden/kimivl");
@@ -170,6 +172,20 @@ class ChatCompletionsApiTest {
         JsonNode usage = JSON.readTree(r.body()).get("usage");
         assertEquals(4, usage.get("completion_tokens").asInt());
         assertTrue(usage.get("prompt_tokens").asInt() > 12, "b.png alone is 12 image tokens");
+    }
+
+    @Test
+    void prometheusEndpointExposesEngineMetrics() throws Exception {
+        assertEquals(200, post(goldenRequest().toString()).statusCode());
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/prometheus")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode());
+        for (String metric : List.of("glimpse_time_to_first_token_seconds_bucket", "glimpse_inter_token_latency_seconds_bucket",
+                "glimpse_request_latency_seconds_bucket", "glimpse_queue_depth", "glimpse_running_sequences",
+                "glimpse_generated_tokens_total", "glimpse_vision_cache_total", "glimpse_kv_cache_bytes")) {
+            assertTrue(r.body().contains(metric), "missing " + metric);
+        }
+        assertTrue(r.body().contains("result=\"hit\""), "the golden images were sent more than once, so the vision cache hit");
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.glimpse.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -18,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** Kubernetes-style probes over real HTTP on loopback (shares the server context of the other API tests). */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@AutoConfigureObservability // Spring tests switch metric export off by default; /actuator/prometheus is part of the API
 class HealthEndpointTest {
 
     @DynamicPropertySource

@@ -180,8 +180,11 @@ public final class Engine implements AutoCloseable {
             try {
                 runner.prepare(admitted);
             } catch (RuntimeException e) {
+                log.error("preparing {} admitted requests failed", admitted.size(), e);
                 for (Sequence s : admitted) fail(s, e);
                 prefilling.removeAll(admitted);
+                release(admitted);
+                admitted = List.of();
             }
             long dt = System.nanoTime() - t0;
             for (Sequence s : admitted) s.visionNanos = dt;

@@ -150,16 +150,7 @@ public final class KimiVlModel implements AutoCloseable {
             in.put(POSITION_IDS, own(owned, Tensors.longs(env, pos, b, 1)));
             in.put(NUM_LOGITS_TO_KEEP, own(owned, Tensors.longs(env, new long[]{1}, 1)));
             for (int i = 0; i < config.text().numLayers(); i++) in.put(pastName(i), cache.past(i));
-            OrtSession.Result r = decoder.run(in);
-            float[] logits;
-            try {
-                logits = Tensors.toFloats((OnnxTensor) r.get(LOGITS).orElseThrow());
-            } catch (RuntimeException e) {
-                r.close();
-                throw e;
-            }
-            cache.advance(r);
-            return logits;
+            return runDecoder(in, cache::advance);
         } catch (OrtException e) {
             throw new IllegalStateException("decoder graph failed: " + e.getMessage(), e);
         } finally {
@@ -198,21 +189,29 @@ public final class KimiVlModel implements AutoCloseable {
             for (int i = 0; i < config.text().numLayers(); i++) {
                 in.put(pastName(i), cache.past(env, i, owned));
             }
-            OrtSession.Result r = decoder.run(in);
-            float[] logits;
-            try {
-                logits = Tensors.toFloats((OnnxTensor) r.get(LOGITS).orElseThrow());
-            } catch (RuntimeException e) {
-                r.close();
-                throw e;
-            }
-            cache.advance(r, total); // the cache now owns r: present tensors feed the next step without a host copy
-            return logits;
+            return runDecoder(in, r -> cache.advance(r, total));
         } catch (OrtException e) {
             throw new IllegalStateException("decoder graph failed: " + e.getMessage(), e);
         } finally {
             owned.forEach(OnnxTensor::close);
         }
+    }
+
+    /**
+     * Runs the decoder and hands its Result to {@code adopt}, which takes ownership: the present.* tensors feed the next
+     * step as past_key_values.* without a host copy. Returns a heap copy of the logits.
+     */
+    private float[] runDecoder(Map<String, OnnxTensor> in, java.util.function.Consumer<OrtSession.Result> adopt) throws OrtException {
+        OrtSession.Result r = decoder.run(in);
+        float[] logits;
+        try {
+            logits = Tensors.toFloats((OnnxTensor) r.get(LOGITS).orElseThrow());
+        } catch (RuntimeException e) {
+            r.close();
+            throw e;
+        }
+        adopt.accept(r);
+        return logits;
     }
 
     private static OnnxTensor own(List<OnnxTensor> owned, OnnxTensor t) {

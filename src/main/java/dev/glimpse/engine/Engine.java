@@ -183,6 +183,7 @@ public final class Engine implements AutoCloseable {
             } catch (RuntimeException e) {
                 for (Sequence s : admitted) fail(s, e);
                 prefilling.removeAll(admitted);
+                release(admitted); // give back their KV reservation and whatever the runner set up for them
             }
             long dt = System.nanoTime() - t0;
             for (Sequence s : admitted) s.visionNanos = dt;

@@ -31,7 +31,8 @@ import java.util.function.BooleanSupplier;
  *   <li>admits waiting requests in FIFO order while sequences < max-num-seqs and their prompt + max_tokens fit the KV budget;</li>
  *   <li>prefills admitted prompts in chunks under the step's token budget (max-batched-tokens minus one per decoding
  *       sequence), so a long prompt never stalls the decoding ones for more than one chunk;</li>
- *   <li>runs one batched decoder step for every decoding sequence and samples each.</li>
+ *   <li>runs one batched decoder step for every decoding sequence and samples each;</li>
+ *   <li>moves the sequences whose prompt finished in this step into the decode batch (they decode from the next step).</li>
  * </ol>
  * Requests join and leave the batch only at step boundaries. One engine thread calls the runner; HTTP threads only submit
  * and read futures. A full admission queue refuses at once (429).
@@ -154,9 +155,22 @@ public final class Engine implements AutoCloseable {
             } catch (Throwable t) {
                 log.error("engine step failed", t);
                 busy = true;
+                try {
+                    Thread.sleep(10); // a step that fails every time must not spin a core
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
             }
             if (!busy) {
-                if (stopped && inbox.isEmpty()) return;
+                if (stopped && inbox.isEmpty()) {
+                    // A submit that raced past the accepting check while we were stopping gets a clear 503, not a hang.
+                    for (Sequence s; (s = inbox.poll()) != null; ) {
+                        waitingCount.decrementAndGet();
+                        fail(s, GlimpseException.unavailable("shutting_down", "the server is shutting down"));
+                    }
+                    return;
+                }
                 lock.lock();
                 try {
                     if (inbox.isEmpty() && !stopped) work.await(50, TimeUnit.MILLISECONDS);
@@ -183,14 +197,18 @@ public final class Engine implements AutoCloseable {
                 log.error("preparing {} admitted requests failed", admitted.size(), e);
                 for (Sequence s : admitted) fail(s, e);
                 prefilling.removeAll(admitted);
-                release(admitted);
-                admitted = List.of();
+                release(admitted); // give back their KV reservation and whatever the runner set up for them
             }
             long dt = System.nanoTime() - t0;
             for (Sequence s : admitted) s.visionNanos = dt;
         }
-        boolean didPrefill = prefill();
+        List<Sequence> prefilled = new ArrayList<>();
+        boolean didPrefill = prefill(prefilled);
         boolean didDecode = decode();
+        // Sequences whose prompt finished in this step join the decode batch only now, at the step boundary: decoding them
+        // in this step too would process more than max-batched-tokens (the prefill budget only reserved one token per
+        // sequence that was already decoding).
+        join(prefilled);
         runningGauge.set(prefilling.size() + running.size());
         return !admitted.isEmpty() || didPrefill || didDecode || !waiting.isEmpty();
     }
@@ -247,10 +265,10 @@ public final class Engine implements AutoCloseable {
         return admitted;
     }
 
-    private boolean prefill() {
+    /** Runs this step's prefill chunks; sequences whose prompt is done (and that did not finish at once) go to {@code joined}. */
+    private boolean prefill(List<Sequence> joined) {
         int budget = config.maxBatchedTokens() - running.size();
         boolean did = false;
-        List<Sequence> joined = new ArrayList<>();
         List<Sequence> gone = new ArrayList<>();
         for (Sequence s : prefilling) {
             if (budget <= 0) break;
@@ -277,12 +295,22 @@ public final class Engine implements AutoCloseable {
         prefilling.removeAll(gone);
         prefilling.removeAll(joined);
         release(gone);
+        return did;
+    }
+
+    /** Moves fully prefilled sequences into the decode batch; one the runner cannot take fails alone. */
+    private void join(List<Sequence> joined) {
         for (Sequence s : joined) {
-            runner.join(s);
+            try {
+                runner.join(s);
+            } catch (RuntimeException e) {
+                fail(s, e);
+                release(List.of(s));
+                continue;
+            }
             s.state = Sequence.State.RUNNING;
             running.add(s);
         }
-        return did;
     }
 
     private boolean decode() {

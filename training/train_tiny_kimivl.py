@@ -471,7 +471,45 @@ def log(run, rec):
 
 # ----------------------------------------------------------------------------------------------------------------------
 
+def selftest():
+    """Tree-batched logits of every question equal the reference forward of its single-turn prompt."""
+    tok = Tok(build_tokenizer(MODEL_PRESETS["tiny"]["vocab"]))
+    model = KimiVLForConditionalGeneration(make_config(MODEL_PRESETS["tiny"]))
+    init_weights(model, 0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    model.eval()
+    sizes = [None, (60, 60), (448, 448), (80, 70), (56, 100), None]
+    items = []
+    for i, size in enumerate(sizes):
+        sc = sw.scene(5, i, size=size)
+        items.append((sc["image"], sw.questions(sc, random.Random(i))))
+    b = build_batch(items, tok)
+    md, n = 0.0, 0
+    with torch.no_grad():
+        logits = model.language_model.lm_head(tree_hidden(model, b))
+        for (r, bi), (k, qi) in b["branch_item"].items():
+            img, qas = items[k]
+            _, q, a = qas[qi]
+            pv, (gh, gw) = image_tensor(img)
+            ids = tok.prompt(gh * gw // 4, q) + tok.answer(a)
+            ref = model(torch.tensor([ids]), pv, [(gh, gw)])[0]
+            mine = torch.nonzero(b["branch"][r] == bi).flatten()
+            pre_end = int(torch.nonzero(b["branch"][r, :int(mine[0])] == 0).flatten()[-1]) + 1  # this segment's prefix
+            cols = torch.cat([torch.arange(pre_end - int(b["positions"][r, mine[0]]), pre_end), mine])
+            assert b["input_ids"][r, cols].tolist() == ids
+            md = max(md, float((logits[r, cols] - ref).abs().max()))
+            n += 1
+    print(f"selftest: {n} questions of {len(items)} images packed in {b['input_ids'].shape[0]} rows; "
+          f"max |tree - reference| = {md:.2e}")
+    assert md < 1e-4
+
+
 def main():
+    if "--selftest" in sys.argv:
+        torch.set_num_threads(os.cpu_count())
+        return selftest()
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
     ap.add_argument("--resume", action="store_true")

@@ -76,14 +76,20 @@ public final class ShapesWorldEval {
         return items;
     }
 
-    /** Runs every {@code stride}-th item (stride 1 = all), greedy, one question per request. */
+    /**
+     * Runs every question of every {@code stride}-th image (stride 1 = all; sampling whole images keeps every task in a
+     * slice), greedy, one question per request.
+     */
     public static Report run(ServedModel model, Path setDir, int stride, PrintStream progress) {
-        List<Item> items = load(setDir);
+        List<String> images = load(setDir).stream().map(Item::image).distinct().toList();
+        java.util.Set<String> chosen = new java.util.HashSet<>();
+        for (int i = 0; i < images.size(); i += stride) chosen.add(images.get(i));
+        List<Item> items = load(setDir).stream().filter(it -> chosen.contains(it.image())).toList();
         Map<String, int[]> perTask = new TreeMap<>();
         Map<String, int[]> extreme = new TreeMap<>();
         List<String> failures = new ArrayList<>();
         SamplingParams greedy = new SamplingParams(0, 1, 0, 64, null, List.of());
-        for (int i = 0; i < items.size(); i += stride) {
+        for (int i = 0; i < items.size(); i++) {
             Item it = items.get(i);
             byte[] bytes;
             try {
@@ -102,7 +108,7 @@ public final class ShapesWorldEval {
             if (!ok && failures.size() < 20) {
                 failures.add(it.image() + " [" + it.task() + "] " + it.question() + " -> '" + r.text() + "' (expected '" + it.answer() + "')");
             }
-            if (progress != null && (i / stride) % 50 == 49) progress.printf("  %d/%d%n", i / stride + 1, (items.size() + stride - 1) / stride);
+            if (progress != null && i % 50 == 49) progress.printf("  %d/%d%n", i + 1, items.size());
         }
         return new Report(perTask, extreme, failures);
     }

@@ -67,11 +67,44 @@ public final class PpOcrPipeline implements AutoCloseable {
      * @param clsThresh           probability above which a crop is turned
      * @param recBatchSize        crops per recogniser call
      * @param spaceThreshold      word-space restoration in CTC decoding ({@link CtcDecoder}); infinity turns it off
+     * @param recWidthScale       horizontal scale of crops for recognition (1 = aspect ratio kept)
+     * @param recMinWidth         recogniser batches are padded to at least this width
+     * @param mergeGap            join boxes of one line whose gap is at most this many heights ({@link LineMerger});
+     *                            negative turns joining off
+     * @param allowSpinning       let ONNX Runtime's worker threads spin between parallel sections (faster on an idle
+     *                            machine, several times slower when the cores are shared with other work)
      */
     public record Options(int limitSideLen, String limitType, DbPostProcess.Params db, boolean angleClassification,
-                          double clsThresh, int recBatchSize, double spaceThreshold) {
+                          double clsThresh, int recBatchSize, double spaceThreshold, double recWidthScale, int recMinWidth,
+                          double mergeGap, boolean allowSpinning) {
         public static final Options DEFAULT = new Options(960, "max", DbPostProcess.Params.DEFAULT, false, 0.9, 6,
-                CtcDecoder.DEFAULT_SPACE_THRESHOLD);
+                CtcDecoder.DEFAULT_SPACE_THRESHOLD, 1.0, REC_MIN_WIDTH, 0.5, false);
+
+        public Options withMergeGap(double gap) {
+            return new Options(limitSideLen, limitType, db, angleClassification, clsThresh, recBatchSize, spaceThreshold,
+                    recWidthScale, recMinWidth, gap, allowSpinning);
+        }
+
+        public Options withAllowSpinning(boolean on) {
+            return new Options(limitSideLen, limitType, db, angleClassification, clsThresh, recBatchSize, spaceThreshold,
+                    recWidthScale, recMinWidth, mergeGap, on);
+        }
+
+        public Options withDb(DbPostProcess.Params p) {
+            return new Options(limitSideLen, limitType, p, angleClassification, clsThresh, recBatchSize, spaceThreshold, recWidthScale, recMinWidth, mergeGap, allowSpinning);
+        }
+
+        public Options withDetLimit(int side, String type) {
+            return new Options(side, type, db, angleClassification, clsThresh, recBatchSize, spaceThreshold, recWidthScale, recMinWidth, mergeGap, allowSpinning);
+        }
+
+        public Options withAngleClassification(boolean on, double thresh) {
+            return new Options(limitSideLen, limitType, db, on, thresh, recBatchSize, spaceThreshold, recWidthScale, recMinWidth, mergeGap, allowSpinning);
+        }
+
+        public Options withRecognition(int batchSize, double spaceThreshold, double widthScale, int minWidth) {
+            return new Options(limitSideLen, limitType, db, angleClassification, clsThresh, batchSize, spaceThreshold, widthScale, minWidth, mergeGap, allowSpinning);
+        }
 
         public Options {
             if (limitSideLen < 32) throw new IllegalArgumentException("limitSideLen must be >= 32, got " + limitSideLen);
@@ -110,9 +143,10 @@ public final class PpOcrPipeline implements AutoCloseable {
         CtcDecoder decoder = CtcDecoder.fromDictionary(files.dict(), options.spaceThreshold());
         OrtSession det = null, rec = null, cls = null;
         try {
-            det = runtime.open(files.det());
-            rec = runtime.open(files.rec());
-            cls = runtime.open(files.cls());
+            Map<String, String> config = options.allowSpinning() ? Map.of() : Map.of("session.intra_op.allow_spinning", "0");
+            det = runtime.open(files.det(), config);
+            rec = runtime.open(files.rec(), config);
+            cls = runtime.open(files.cls(), config);
             long[] shape = ((TensorInfo) rec.getOutputInfo().values().iterator().next().getInfo()).getShape();
             if (shape[shape.length - 1] != decoder.numClasses()) {
                 throw new IllegalStateException("recogniser " + files.rec() + " has " + shape[shape.length - 1]
@@ -144,11 +178,13 @@ public final class PpOcrPipeline implements AutoCloseable {
     public OcrResult run(DecodedImage image, double minConfidence, boolean angle) {
         long t0 = System.nanoTime();
         Mat bgr = toBgr(image);
+        int pad = padding(image.width(), image.height());
+        Mat padded = pad(bgr, pad);
         List<Mat> crops = new ArrayList<>();
         try {
-            List<DbPostProcess.Box> boxes = detect(bgr);
+            List<DbPostProcess.Box> boxes = detect(padded);
             long t1 = System.nanoTime();
-            for (DbPostProcess.Box b : boxes) crops.add(crop(bgr, b.quad()));
+            for (DbPostProcess.Box b : boxes) crops.add(crop(padded, b.quad()));
             if (angle && !crops.isEmpty()) classifyAndTurn(crops);
             long t2 = System.nanoTime();
             CtcDecoder.Decoded[] decoded = recognize(crops);
@@ -158,7 +194,7 @@ public final class PpOcrPipeline implements AutoCloseable {
                 CtcDecoder.Decoded d = decoded[i];
                 String text = d.text().strip();
                 if (text.isEmpty() || d.confidence() < minConfidence) continue;
-                lines.add(new OcrLine(text, d.confidence(), boxes.get(i).quad()));
+                lines.add(new OcrLine(text, d.confidence(), unpad(boxes.get(i).quad(), pad, image.width(), image.height())));
             }
             List<List<OcrLine>> rows = ReadingOrder.lines(lines, OcrLine::box);
             List<OcrLine> ordered = new ArrayList<>(lines.size());
@@ -180,12 +216,65 @@ public final class PpOcrPipeline implements AutoCloseable {
             return new OcrResult(List.copyOf(ordered), text.toString(), timings);
         } finally {
             bgr.release();
+            padded.release();
             for (Mat m : crops) m.release();
         }
     }
 
     private static double ms(long nanos) {
         return Math.round(nanos / 1e4) / 100.0;
+    }
+
+    /**
+     * Border added around the image before detection: DB finds nothing in a tightly cropped line of text (it needs
+     * background around the strokes), so every image gets {@code clamp(min(w, h) / 2, 8, 32)} pixels of its own
+     * background colour on each side. Crops are cut from the padded image, so text touching the edge keeps its margin.
+     */
+    static int padding(int w, int h) {
+        return Math.max(8, Math.min(32, Math.min(w, h) / 2));
+    }
+
+    /** The image with {@code pad} pixels on every side, filled with the median colour of its outermost pixels. */
+    static Mat pad(Mat bgr, int pad) {
+        int h = bgr.rows(), w = bgr.cols();
+        byte[] px = new byte[h * w * 3];
+        bgr.get(0, 0, px);
+        int n = 0;
+        int[][] border = new int[3][2 * (w + h)];
+        for (int x = 0; x < w; x++) {
+            for (int y : new int[]{0, h - 1}) {
+                if (y == h - 1 && h == 1) continue;
+                for (int c = 0; c < 3; c++) border[c][n] = px[(y * w + x) * 3 + c] & 0xFF;
+                n++;
+            }
+        }
+        for (int y = 1; y < h - 1; y++) {
+            for (int x : new int[]{0, w - 1}) {
+                if (x == w - 1 && w == 1) continue;
+                for (int c = 0; c < 3; c++) border[c][n] = px[(y * w + x) * 3 + c] & 0xFF;
+                n++;
+            }
+        }
+        double[] fill = new double[3];
+        for (int c = 0; c < 3; c++) {
+            int[] v = Arrays.copyOf(border[c], n);
+            Arrays.sort(v);
+            fill[c] = v[n / 2];
+        }
+        Mat out = new Mat();
+        Core.copyMakeBorder(bgr, out, pad, pad, pad, pad, Core.BORDER_CONSTANT, new org.opencv.core.Scalar(fill));
+        return out;
+    }
+
+    /** A box found on the padded image, in the original image's pixels (clipped to it). */
+    static Quad unpad(Quad q, int pad, int w, int h) {
+        double[] xs = new double[4];
+        double[] ys = new double[4];
+        for (int i = 0; i < 4; i++) {
+            xs[i] = Math.max(0, Math.min(w - 1, q.x()[i] - pad));
+            ys[i] = Math.max(0, Math.min(h - 1, q.y()[i] - pad));
+        }
+        return new Quad(xs, ys);
     }
 
     static Mat toBgr(DecodedImage image) {
@@ -238,7 +327,7 @@ public final class PpOcrPipeline implements AutoCloseable {
         } catch (OrtException e) {
             throw GlimpseException.internal("text detection failed: " + e.getMessage(), e);
         }
-        return DbPostProcess.boxes(map, rh, rw, w, h, options.db());
+        return LineMerger.merge(DbPostProcess.boxes(map, rh, rw, w, h, options.db()), options.mergeGap(), w, h);
     }
 
     /**
@@ -354,17 +443,17 @@ public final class PpOcrPipeline implements AutoCloseable {
         int batchSize = options.recBatchSize();
         for (int start = 0; start < order.length; start += batchSize) {
             int n = Math.min(batchSize, order.length - start);
-            double maxRatio = (double) REC_MIN_WIDTH / REC_HEIGHT;
+            double maxRatio = (double) options.recMinWidth() / REC_HEIGHT;
             for (int b = 0; b < n; b++) {
                 Mat c = crops.get(order[start + b]);
-                maxRatio = Math.max(maxRatio, (double) c.cols() / c.rows());
+                maxRatio = Math.max(maxRatio, options.recWidthScale() * c.cols() / c.rows());
             }
             int width = (int) (REC_HEIGHT * maxRatio);
             int sample = 3 * REC_HEIGHT * width;
             float[] batch = new float[n * sample];
             for (int b = 0; b < n; b++) {
                 Mat c = crops.get(order[start + b]);
-                int rw = (int) Math.ceil(REC_HEIGHT * (double) c.cols() / c.rows());
+                int rw = (int) Math.ceil(REC_HEIGHT * options.recWidthScale() * c.cols() / c.rows());
                 rw = Math.max(1, Math.min(rw, width));
                 resizeNormalize(c, rw, REC_HEIGHT, batch, b * sample, width);
             }

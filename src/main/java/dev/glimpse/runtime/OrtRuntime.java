@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The process-wide ONNX Runtime environment and the session options every model uses. Device choice: {@code cpu};
@@ -60,8 +61,17 @@ public final class OrtRuntime {
 
     /** Opens a session; the caller owns (closes) it. */
     public OrtSession open(Path model) {
+        return open(model, Map.of());
+    }
+
+    /**
+     * Opens a session with extra ONNX Runtime session config entries (e.g. {@code session.intra_op.allow_spinning=0});
+     * the caller owns (closes) it.
+     */
+    public OrtSession open(Path model, Map<String, String> configEntries) {
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            for (Map.Entry<String, String> e : configEntries.entrySet()) opts.addConfigEntry(e.getKey(), e.getValue());
             if (intraOpThreads > 0) opts.setIntraOpNumThreads(intraOpThreads);
             if (usesCuda()) {
                 try {

@@ -66,14 +66,15 @@ public class OcrBench {
         if (!files.problems().isEmpty()) throw new IllegalStateException(files.problems() + "; run " + OcrModelFiles.installCommand(files.dir()));
         PpOcrPipeline.Options o = PpOcrPipeline.Options.DEFAULT;
         var db = o.db();
-        o = o.withDb(new dev.glimpse.ocr.DbPostProcess.Params(d(opt, "--det-thresh", db.thresh()), d(opt, "--box-thresh", db.boxThresh()),
-                d(opt, "--unclip", db.unclipRatio()), db.maxCandidates()));
-        o = o.withDetLimit((int) d(opt, "--limit-side", o.limitSideLen()), opt.getOrDefault("--limit-type", o.limitType()));
-        o = o.withRecognition((int) d(opt, "--rec-batch", o.recBatchSize()), d(opt, "--space-threshold", o.spaceThreshold()),
-                d(opt, "--rec-scale", o.recWidthScale()), (int) d(opt, "--rec-min-width", o.recMinWidth()));
-        if (opt.containsKey("--merge-gap")) o = o.withMergeGap(Double.parseDouble(opt.get("--merge-gap")));
-        if (opt.containsKey("--spin")) o = o.withAllowSpinning(Boolean.parseBoolean(opt.get("--spin")));
+        o = o.withDetection((int) d(opt, "--limit-side", o.limitSideLen()), opt.getOrDefault("--limit-type", o.limitType()),
+                new dev.glimpse.ocr.DbPostProcess.Params(d(opt, "--det-thresh", db.thresh()), d(opt, "--box-thresh", db.boxThresh()),
+                        d(opt, "--unclip", db.unclipRatio()), db.maxCandidates()), d(opt, "--merge-gap", o.mergeGap()),
+                d(opt, "--crop-margin", o.cropMargin()));
+        o = o.withRecognition((int) d(opt, "--rec-batch", o.recBatchSize()), (int) d(opt, "--rec-batch-width", o.recBatchWidth()),
+                d(opt, "--rec-padding", o.recPadding()),
+                d(opt, "--space-threshold", o.spaceThreshold()), d(opt, "--rec-scale", o.recWidthScale()));
         if (opt.containsKey("--cls")) o = o.withAngleClassification(Boolean.parseBoolean(opt.get("--cls")), o.clsThresh());
+        if (opt.containsKey("--spin")) o = o.withAllowSpinning(Boolean.parseBoolean(opt.get("--spin")));
         System.out.println("options: " + o);
         PpOcrPipeline pipeline = PpOcrPipeline.open(files, new OrtRuntime("cpu", 0), o);
         String[] tess = {opt.get("--tesseract"), null, "stdout", "-l", "eng", "--psm", opt.get("--psm")};

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Text-image set for the OCR benchmark: sentences, words and codes rendered in Debian's fonts (fonts-dejavu-core,
-fonts-liberation, fonts-freefont-ttf) at several sizes, rotated by up to a few degrees, on plain, gradient and textured
-backgrounds, with noise, blur and JPEG compression. Each image NAME.{png,jpg} has its ground truth in NAME.gt.txt
+fonts-liberation, fonts-freefont-ttf) at several sizes, as single lines, short blocks, small paragraphs and tightly
+cropped lines, rotated by up to a few degrees, on plain, gradient, textured and paper backgrounds, light on dark or dark
+on light, with noise, blur and JPEG compression. Each image NAME.{png,jpg} has its ground truth in NAME.gt.txt
 (one line of text per rendered line).
 
     /usr/bin/python3 bench/ocr/generate.py --out target/ocr-bench/set --n 200 --seed 1
@@ -153,10 +154,20 @@ def render(rng, lines, font_path, size, w_pad, h_pad):
 
 
 def sample(rng, all_fonts):
-    lines = text_lines(rng)
+    layout = rng.random()
     font = rng.choice(all_fonts)
-    size = rng.choice([16, 18, 20, 24, 28, 32, 40, 48, 56])
-    mask = render(rng, lines, font, size, int(size * rng.uniform(0.6, 2.0)), int(size * rng.uniform(0.5, 1.5)))
+    if layout < 0.12:  # tightly cropped line, as in word/line-crop data sets
+        lines = text_lines(rng)[:1]
+        size = rng.choice([14, 18, 24, 32, 40])
+        mask = render(rng, lines, font, size, rng.randrange(1, 5), rng.randrange(0, 3))
+    elif layout < 0.24:  # a small document: a paragraph of several lines
+        lines = rng.sample(SENTENCES, rng.randrange(4, 8))
+        size = rng.choice([14, 16, 18, 20, 24])
+        mask = render(rng, lines, font, size, int(size * rng.uniform(1, 3)), int(size * rng.uniform(1, 3)))
+    else:
+        lines = text_lines(rng)
+        size = rng.choice([16, 18, 20, 24, 28, 32, 40, 48, 56])
+        mask = render(rng, lines, font, size, int(size * rng.uniform(0.6, 2.0)), int(size * rng.uniform(0.5, 1.5)))
     angle = rng.uniform(-4, 4) if rng.random() < 0.7 else 0.0
     if angle:
         mask = mask.rotate(angle, resample=Image.BICUBIC, expand=True)

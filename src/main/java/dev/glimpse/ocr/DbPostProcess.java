@@ -45,7 +45,13 @@ public final class DbPostProcess {
      * @param maxCandidates contours examined at most
      */
     public record Params(double thresh, double boxThresh, double unclipRatio, int maxCandidates) {
-        public static final Params DEFAULT = new Params(0.3, 0.6, 1.5, 1000);
+        /**
+         * Pixel threshold 0.3 as in PaddleOCR; box threshold 0.5 (PaddleOCR's inference tool has used 0.5 and 0.6: at
+         * 0.6 the rectangle around a slightly rotated line of small, widely spaced text can score just under it and the
+         * whole line is lost); unclip ratio 2.0 as in PaddleOCR's DBPostProcess class (the inference tool's 1.5 cuts off
+         * trailing full stops and the edges of first and last letters more often).
+         */
+        public static final Params DEFAULT = new Params(0.3, 0.5, 2.0, 1000);
 
         public Params {
             if (!(thresh > 0 && thresh < 1)) throw new IllegalArgumentException("thresh must be in (0, 1), got " + thresh);

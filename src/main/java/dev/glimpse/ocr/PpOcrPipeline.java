@@ -48,9 +48,8 @@ import java.util.Map;
  */
 public final class PpOcrPipeline implements AutoCloseable {
 
-    /** Recogniser input height and minimum padded width (PP-OCRv4's rec_image_shape 3, 48, 320). */
+    /** Recogniser input height (PP-OCRv4's rec_image_shape 3, 48, 320). */
     static final int REC_HEIGHT = 48;
-    static final int REC_MIN_WIDTH = 320;
     /** Direction classifier input (cls_image_shape 3, 48, 192) and batch size. */
     static final int CLS_HEIGHT = 48;
     static final int CLS_WIDTH = 192;
@@ -63,55 +62,59 @@ public final class PpOcrPipeline implements AutoCloseable {
      * @param limitSideLen        detection resize limit, pixels
      * @param limitType           {@code max}: longest side at most the limit; {@code min}: shortest side at least the limit
      * @param db                  DB post-processing thresholds
-     * @param angleClassification run the 180-degree classifier by default
-     * @param clsThresh           probability above which a crop is turned
-     * @param recBatchSize        crops per recogniser call
-     * @param spaceThreshold      word-space restoration in CTC decoding ({@link CtcDecoder}); infinity turns it off
-     * @param recWidthScale       horizontal scale of crops for recognition (1 = aspect ratio kept)
-     * @param recMinWidth         recogniser batches are padded to at least this width
      * @param mergeGap            join boxes of one line whose gap is at most this many heights ({@link LineMerger});
      *                            negative turns joining off
+     * @param cropMargin          crops reach this many box heights beyond both ends of a box: DB's box often ends at the
+     *                            edge of a trailing full stop or comma, which the recogniser then misses
+     * @param angleClassification run the 180-degree classifier by default
+     * @param clsThresh           probability above which a crop is turned
+     * @param recBatchSize        crops per recogniser call at most
+     * @param recBatchWidth       padded width x crops per recogniser call at most (a wider crop goes alone): on CPU a
+     *                            call's cost per pixel grows once its activations outgrow the caches
+     * @param recPadding          blank space (zeros after normalisation, PaddleOCR's padding value) after each crop, as a
+     *                            fraction of its width: the recogniser was trained on crops padded to a fixed width and
+     *                            drops or garbles the last characters more often when the text runs to the very end
+     * @param spaceThreshold      word-space restoration in CTC decoding ({@link CtcDecoder}); infinity turns it off
+     * @param recWidthScale       horizontal scale of crops for recognition (1 = aspect ratio kept)
      * @param allowSpinning       let ONNX Runtime's worker threads spin between parallel sections (faster on an idle
      *                            machine, several times slower when the cores are shared with other work)
      */
-    public record Options(int limitSideLen, String limitType, DbPostProcess.Params db, boolean angleClassification,
-                          double clsThresh, int recBatchSize, double spaceThreshold, double recWidthScale, int recMinWidth,
-                          double mergeGap, boolean allowSpinning) {
-        public static final Options DEFAULT = new Options(960, "max", DbPostProcess.Params.DEFAULT, false, 0.9, 6,
-                CtcDecoder.DEFAULT_SPACE_THRESHOLD, 1.0, REC_MIN_WIDTH, 0.5, false);
-
-        public Options withMergeGap(double gap) {
-            return new Options(limitSideLen, limitType, db, angleClassification, clsThresh, recBatchSize, spaceThreshold,
-                    recWidthScale, recMinWidth, gap, allowSpinning);
-        }
-
-        public Options withAllowSpinning(boolean on) {
-            return new Options(limitSideLen, limitType, db, angleClassification, clsThresh, recBatchSize, spaceThreshold,
-                    recWidthScale, recMinWidth, mergeGap, on);
-        }
-
-        public Options withDb(DbPostProcess.Params p) {
-            return new Options(limitSideLen, limitType, p, angleClassification, clsThresh, recBatchSize, spaceThreshold, recWidthScale, recMinWidth, mergeGap, allowSpinning);
-        }
-
-        public Options withDetLimit(int side, String type) {
-            return new Options(side, type, db, angleClassification, clsThresh, recBatchSize, spaceThreshold, recWidthScale, recMinWidth, mergeGap, allowSpinning);
-        }
-
-        public Options withAngleClassification(boolean on, double thresh) {
-            return new Options(limitSideLen, limitType, db, on, thresh, recBatchSize, spaceThreshold, recWidthScale, recMinWidth, mergeGap, allowSpinning);
-        }
-
-        public Options withRecognition(int batchSize, double spaceThreshold, double widthScale, int minWidth) {
-            return new Options(limitSideLen, limitType, db, angleClassification, clsThresh, batchSize, spaceThreshold, widthScale, minWidth, mergeGap, allowSpinning);
-        }
+    public record Options(int limitSideLen, String limitType, DbPostProcess.Params db, double mergeGap, double cropMargin,
+                          boolean angleClassification, double clsThresh, int recBatchSize, int recBatchWidth,
+                          double recPadding, double spaceThreshold, double recWidthScale, boolean allowSpinning) {
+        public static final Options DEFAULT = new Options(960, "max", DbPostProcess.Params.DEFAULT, 0.5, 0.15, false, 0.9, 6, 960,
+                0.2, CtcDecoder.DEFAULT_SPACE_THRESHOLD, 1.0, false);
 
         public Options {
             if (limitSideLen < 32) throw new IllegalArgumentException("limitSideLen must be >= 32, got " + limitSideLen);
             if (!limitType.equals("max") && !limitType.equals("min")) {
                 throw new IllegalArgumentException("limitType must be max or min, got " + limitType);
             }
+            if (!(cropMargin >= 0)) throw new IllegalArgumentException("cropMargin must be >= 0, got " + cropMargin);
             if (recBatchSize <= 0) throw new IllegalArgumentException("recBatchSize must be > 0, got " + recBatchSize);
+            if (recBatchWidth <= 0) throw new IllegalArgumentException("recBatchWidth must be > 0, got " + recBatchWidth);
+            if (!(recPadding >= 0)) throw new IllegalArgumentException("recPadding must be >= 0, got " + recPadding);
+            if (!(recWidthScale > 0)) throw new IllegalArgumentException("recWidthScale must be > 0, got " + recWidthScale);
+        }
+
+        public Options withDetection(int side, String type, DbPostProcess.Params p, double gap, double margin) {
+            return new Options(side, type, p, gap, margin, angleClassification, clsThresh, recBatchSize, recBatchWidth, recPadding,
+                    spaceThreshold, recWidthScale, allowSpinning);
+        }
+
+        public Options withAngleClassification(boolean on, double thresh) {
+            return new Options(limitSideLen, limitType, db, mergeGap, cropMargin, on, thresh, recBatchSize, recBatchWidth, recPadding,
+                    spaceThreshold, recWidthScale, allowSpinning);
+        }
+
+        public Options withRecognition(int batchSize, int batchWidth, double padding, double spaces, double widthScale) {
+            return new Options(limitSideLen, limitType, db, mergeGap, cropMargin, angleClassification, clsThresh, batchSize, batchWidth,
+                    padding, spaces, widthScale, allowSpinning);
+        }
+
+        public Options withAllowSpinning(boolean on) {
+            return new Options(limitSideLen, limitType, db, mergeGap, cropMargin, angleClassification, clsThresh, recBatchSize,
+                    recBatchWidth, recPadding, spaceThreshold, recWidthScale, on);
         }
     }
 
@@ -184,7 +187,7 @@ public final class PpOcrPipeline implements AutoCloseable {
         try {
             List<DbPostProcess.Box> boxes = detect(padded);
             long t1 = System.nanoTime();
-            for (DbPostProcess.Box b : boxes) crops.add(crop(padded, b.quad()));
+            for (DbPostProcess.Box b : boxes) crops.add(crop(padded, widen(b.quad(), options.cropMargin())));
             if (angle && !crops.isEmpty()) classifyAndTurn(crops);
             long t2 = System.nanoTime();
             CtcDecoder.Decoded[] decoded = recognize(crops);
@@ -357,6 +360,17 @@ public final class PpOcrPipeline implements AutoCloseable {
 
     private static final float[] HALF = {0.5f, 0.5f, 0.5f};
 
+    /** The quad lengthened by {@code margin} times its height at both ends, along its own direction. */
+    static Quad widen(Quad q, double margin) {
+        if (margin <= 0) return q;
+        double[] x = q.x(), y = q.y();
+        double len = Math.max(1e-6, q.width());
+        double ux = (x[1] - x[0]) / len, uy = (y[1] - y[0]) / len;
+        double e = margin * q.meanHeight();
+        return Quad.of(x[0] - ux * e, y[0] - uy * e, x[1] + ux * e, y[1] + uy * e,
+                x[2] + ux * e, y[2] + uy * e, x[3] - ux * e, y[3] - uy * e);
+    }
+
     /** Cuts a quad out of the image by a perspective transform to its width x height; tall crops are turned upright. */
     static Mat crop(Mat bgr, Quad q) {
         double[] x = q.x(), y = q.y();
@@ -436,26 +450,35 @@ public final class PpOcrPipeline implements AutoCloseable {
         }
     }
 
+    /** Width of a crop resized to the recogniser's height (aspect ratio times {@code recWidthScale}), at least 8. */
+    private int recWidth(Mat crop) {
+        return Math.max(8, (int) Math.ceil(REC_HEIGHT * options.recWidthScale() * crop.cols() / crop.rows()));
+    }
+
+    /** Width a crop takes in a recogniser batch: its resized width plus {@code recPadding} of it in blank padding. */
+    private int paddedWidth(Mat crop) {
+        int w = recWidth(crop);
+        return w + (int) Math.ceil(w * options.recPadding());
+    }
+
     /** Recognises every crop; results in the crops' order. */
     CtcDecoder.Decoded[] recognize(List<Mat> crops) {
         CtcDecoder.Decoded[] out = new CtcDecoder.Decoded[crops.size()];
         Integer[] order = byAspectRatio(crops);
-        int batchSize = options.recBatchSize();
-        for (int start = 0; start < order.length; start += batchSize) {
-            int n = Math.min(batchSize, order.length - start);
-            double maxRatio = (double) options.recMinWidth() / REC_HEIGHT;
-            for (int b = 0; b < n; b++) {
-                Mat c = crops.get(order[start + b]);
-                maxRatio = Math.max(maxRatio, options.recWidthScale() * c.cols() / c.rows());
+        for (int start = 0, n; start < order.length; start += n) {
+            // Sorted by aspect ratio, so the last crop of a batch is its widest and sets the padded width.
+            n = 1;
+            while (start + n < order.length && n < options.recBatchSize()
+                    && (long) (n + 1) * paddedWidth(crops.get(order[start + n])) <= options.recBatchWidth()) {
+                n++;
             }
-            int width = (int) (REC_HEIGHT * maxRatio);
+            int width = 0;
+            for (int b = 0; b < n; b++) width = Math.max(width, paddedWidth(crops.get(order[start + b])));
             int sample = 3 * REC_HEIGHT * width;
             float[] batch = new float[n * sample];
             for (int b = 0; b < n; b++) {
                 Mat c = crops.get(order[start + b]);
-                int rw = (int) Math.ceil(REC_HEIGHT * options.recWidthScale() * c.cols() / c.rows());
-                rw = Math.max(1, Math.min(rw, width));
-                resizeNormalize(c, rw, REC_HEIGHT, batch, b * sample, width);
+                resizeNormalize(c, recWidth(c), REC_HEIGHT, batch, b * sample, width);
             }
             try (OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(batch), new long[]{n, 3, REC_HEIGHT, width});
                  OrtSession.Result r = rec.run(Map.of(recInput, x))) {

@@ -14,6 +14,7 @@ import org.springframework.web.HttpRequestMethodNotSupportedException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.context.request.async.AsyncRequestNotUsableException;
+import org.springframework.web.multipart.MaxUploadSizeExceededException;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
 
 /** The one place exceptions become HTTP: OpenAI's error shape {"error": {message, type, param, code}}. */
@@ -35,6 +36,12 @@ public class ApiErrorHandler {
         String detail = e.getMostSpecificCause().getMessage();
         if (detail != null && detail.length() > 200) detail = detail.substring(0, 200) + "...";
         return error(HttpStatus.BAD_REQUEST, "invalid_json", "the request body is not valid JSON: " + detail);
+    }
+
+    /** A multipart upload over spring.servlet.multipart.max-file-size / max-request-size. */
+    @ExceptionHandler(MaxUploadSizeExceededException.class)
+    public ResponseEntity<ObjectNode> uploadTooLarge(MaxUploadSizeExceededException e) {
+        return error(HttpStatus.PAYLOAD_TOO_LARGE, "image_too_large", "the upload is larger than the server accepts: " + e.getMessage());
     }
 
     @ExceptionHandler(HttpMediaTypeNotSupportedException.class)

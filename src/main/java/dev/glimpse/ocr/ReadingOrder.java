@@ -8,12 +8,12 @@ import java.util.function.Function;
 /**
  * Reading order for detected boxes: top to bottom, left to right, with boxes on the same visual line grouped.
  *
- * <p>Boxes are taken in order of their vertical centre. A box joins a line when its vertical centre lies within the
- * line's vertical span shrunk to its middle (the span of the boxes already on the line, less a quarter of the line's
- * median box height at top and bottom), its height is compatible (neither more than twice the other) and it does not sit
- * above or below a box of the line (horizontal overlap over half the narrower box); of several such lines the one whose
- * centre is closest wins, and a box that joins none starts a new line. Lines are ordered by their mean vertical centre. Within a line boxes are ordered by their left edge. This tolerates the few degrees of
- * skew a photographed page has, where PaddleOCR's fixed 10-pixel rule either splits a skewed line or merges two tight ones.
+ * <p>Boxes are taken in order of their vertical centre. A box joins a line when, measured against the line's box that is
+ * horizontally nearest, its centre lies within half a box height of that box's centre line (the line through its centre
+ * along its own direction, so a line photographed a few degrees off horizontal stays one line however long it is), the
+ * two heights differ by at most a factor of 2, and it does not sit above or below a box of the line (horizontal overlap
+ * of more than half the narrower box). Of several such lines the closest wins; a box that joins none starts a new line.
+ * Lines are ordered by their mean vertical centre, boxes within a line by their left edge.
  */
 public final class ReadingOrder {
 
@@ -31,8 +31,8 @@ public final class ReadingOrder {
             Line<T> best = null;
             double bestDistance = Double.MAX_VALUE;
             for (Line<T> line : lines) {
-                if (!line.accepts(q, quadOf)) continue;
-                double d = Math.abs(q.centerY() - (line.top + line.bottom) / 2);
+                double d = line.distance(q, quadOf);
+                if (Double.isNaN(d)) continue;
                 if (d < bestDistance) {
                     bestDistance = d;
                     best = line;
@@ -55,25 +55,31 @@ public final class ReadingOrder {
 
     private static final class Line<T> {
         final List<T> items = new ArrayList<>();
-        double top = Double.MAX_VALUE;
-        double bottom = -Double.MAX_VALUE;
-        double height;
         double centerY;
 
-        boolean accepts(Quad q, Function<T, Quad> quadOf) {
-            double h = Math.max(1, q.maxY() - q.minY());
-            double margin = height / 4;
-            double cy = q.centerY();
-            boolean inside = cy >= top + margin && cy <= bottom - margin;
-            boolean compatible = h <= 2 * height && height <= 2 * h;
-            return inside && compatible && !overlapsAny(items, quadOf, q);
+        /** Perpendicular distance of q's centre from the centre line of the line's horizontally nearest box, or NaN. */
+        double distance(Quad q, Function<T, Quad> quadOf) {
+            if (overlapsAny(items, quadOf, q)) return Double.NaN;
+            Quad near = null;
+            double best = Double.MAX_VALUE;
+            for (T t : items) {
+                Quad o = quadOf.apply(t);
+                double dx = Math.abs(o.centerX() - q.centerX());
+                if (dx < best) {
+                    best = dx;
+                    near = o;
+                }
+            }
+            double hq = Math.max(1, q.meanHeight()), hn = Math.max(1, near.meanHeight());
+            if (hq > 2 * hn || hn > 2 * hq) return Double.NaN;
+            double len = Math.max(1e-6, near.width());
+            double ux = (near.x()[1] - near.x()[0]) / len, uy = (near.y()[1] - near.y()[0]) / len;
+            double dv = Math.abs(-(q.centerX() - near.centerX()) * uy + (q.centerY() - near.centerY()) * ux);
+            return dv <= 0.5 * Math.min(hq, hn) ? dv : Double.NaN;
         }
 
         void add(T item, Quad q, Function<T, Quad> quadOf) {
             items.add(item);
-            top = Math.min(top, q.minY());
-            bottom = Math.max(bottom, q.maxY());
-            height = medianHeight(items, quadOf);
             centerY = items.stream().mapToDouble(t -> quadOf.apply(t).centerY()).average().orElse(0);
         }
     }
@@ -94,13 +100,5 @@ public final class ReadingOrder {
             if (overlap > 0.5 * narrower) return true;
         }
         return false;
-    }
-
-    private static <T> double medianHeight(List<T> line, Function<T, Quad> quadOf) {
-        double[] hs = line.stream().mapToDouble(t -> {
-            Quad q = quadOf.apply(t);
-            return Math.max(1, q.maxY() - q.minY());
-        }).sorted().toArray();
-        return hs[hs.length / 2];
     }
 }

@@ -25,7 +25,8 @@ public class ApiErrorHandler {
 
     @ExceptionHandler(GlimpseException.class)
     public ResponseEntity<ObjectNode> glimpse(GlimpseException e) {
-        if (e.status() >= 500) log.error("request failed", e);
+        if (e.status() == 503) log.warn("unavailable: {}", e.getMessage()); // e.g. optional model files not installed
+        else if (e.status() >= 500) log.error("request failed", e);
         ResponseEntity.BodyBuilder b = ResponseEntity.status(e.status()).contentType(MediaType.APPLICATION_JSON);
         if (e.status() == 429 || e.status() == 503) b.header("Retry-After", "1");
         return b.body(body(e.getMessage(), e.type(), e.param(), e.code()));
@@ -46,7 +47,9 @@ public class ApiErrorHandler {
 
     @ExceptionHandler(HttpMediaTypeNotSupportedException.class)
     public ResponseEntity<ObjectNode> mediaType(HttpMediaTypeNotSupportedException e) {
-        return error(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json");
+        String supported = e.getSupportedMediaTypes().isEmpty() ? "application/json" : e.getSupportedMediaTypes().stream()
+                .map(Object::toString).collect(java.util.stream.Collectors.joining(" or "));
+        return error(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: " + supported);
     }
 
     @ExceptionHandler(HttpRequestMethodNotSupportedException.class)

@@ -31,19 +31,26 @@ import java.util.stream.Stream;
  * the file and loads its model each time, as a CLI does).
  *
  *   java -cp target/classes:$(cat target/ocr-bench/cp.txt) bench/ocr/OcrBench.java --set DIR [--out FILE.tsv]
- *        [--models DIR] [--tesseract "tesseract"] [--psm 3] [--warmup 3] [--limit N] [--space-threshold X] [--no-tesseract]
+ *        [--models DIR] [--tesseract "tesseract"] [--psm 3] [--warmup 3] [--limit N] [--no-tesseract] [--tesseract-one-thread]
+ *        [pipeline options: --limit-side N --limit-type max|min --det-thresh X --box-thresh X --unclip X --merge-gap X
+ *         --crop-margin X --rec-batch N --rec-batch-width N --rec-padding X --space-threshold X --rec-scale X --cls B --fold B --spin B]
  */
 public class OcrBench {
 
-    record Row(String name, String gt, String ours, String tess, long oursNs, long tessNs) {}
+    record Row(String name, String gt, String ours, String tess, long oursNs, long tessNs, String tess1, long tess1Ns) {}
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opt = new HashMap<>(Map.of("--tesseract", "tesseract", "--psm", "3", "--warmup", "3",
                 "--limit", "0", "--models", OcrModelFiles.defaultDir().toString()));
         boolean noTess = false;
+        boolean tessOneThread = false;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--no-tesseract")) {
                 noTess = true;
+                continue;
+            }
+            if (args[i].equals("--tesseract-one-thread")) {
+                tessOneThread = true;
                 continue;
             }
             opt.put(args[i], args[++i]);
@@ -74,6 +81,7 @@ public class OcrBench {
                 d(opt, "--rec-padding", o.recPadding()),
                 d(opt, "--space-threshold", o.spaceThreshold()), d(opt, "--rec-scale", o.recWidthScale()));
         if (opt.containsKey("--cls")) o = o.withAngleClassification(Boolean.parseBoolean(opt.get("--cls")), o.clsThresh());
+        if (opt.containsKey("--fold")) o = o.withFoldGraphs(Boolean.parseBoolean(opt.get("--fold")));
         if (opt.containsKey("--spin")) o = o.withAllowSpinning(Boolean.parseBoolean(opt.get("--spin")));
         System.out.println("options: " + o);
         PpOcrPipeline pipeline = PpOcrPipeline.open(files, new OrtRuntime("cpu", 0), o);
@@ -82,7 +90,8 @@ public class OcrBench {
         int warmup = Math.min(Integer.parseInt(opt.get("--warmup")), images.size());
         for (int i = 0; i < warmup; i++) {
             ours(pipeline, images.get(i));
-            if (!noTess) tesseract(tess, images.get(i));
+            if (!noTess) tesseract(tess, images.get(i), false);
+            if (!noTess && tessOneThread) tesseract(tess, images.get(i), true);
         }
         STAGES.clear();
 
@@ -92,13 +101,15 @@ public class OcrBench {
             long t0 = System.nanoTime();
             String ours = ours(pipeline, img);
             long t1 = System.nanoTime();
-            String tx = noTess ? "" : tesseract(tess, img);
+            String tx = noTess ? "" : tesseract(tess, img, false);
             long t2 = System.nanoTime();
-            rows.add(new Row(img.getFileName().toString(), gt, ours, tx, t1 - t0, noTess ? 0 : t2 - t1));
+            String t1x = noTess || !tessOneThread ? "" : tesseract(tess, img, true);
+            long t3 = System.nanoTime();
+            rows.add(new Row(img.getFileName().toString(), gt, ours, tx, t1 - t0, noTess ? 0 : t2 - t1, t1x, t3 - t2));
         }
         pipeline.close();
 
-        report(rows, set, noTess, String.join(" ", tess).replace("null", "IMAGE"));
+        report(rows, set, noTess, tessOneThread, String.join(" ", tess).replace("null", "IMAGE"));
         if (opt.containsKey("--out")) {
             try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(Path.of(opt.get("--out"))))) {
                 w.println("name\tcer_glimpse\tcer_tesseract\tms_glimpse\tms_tesseract\tgt\tglimpse\ttesseract");
@@ -132,10 +143,13 @@ public class OcrBench {
         return r.text();
     }
 
-    static String tesseract(String[] cmd, Path img) throws Exception {
+    /** Runs the tesseract CLI on one image; {@code oneThread} sets OMP_THREAD_LIMIT=1 (no OpenMP worker threads). */
+    static String tesseract(String[] cmd, Path img, boolean oneThread) throws Exception {
         String[] c = cmd.clone();
         c[1] = img.toString();
-        Process proc = new ProcessBuilder(c).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        ProcessBuilder pb = new ProcessBuilder(c).redirectError(ProcessBuilder.Redirect.DISCARD);
+        if (oneThread) pb.environment().put("OMP_THREAD_LIMIT", "1");
+        Process proc = pb.start();
         byte[] out = proc.getInputStream().readAllBytes();
         if (proc.waitFor() != 0) throw new IllegalStateException("tesseract failed on " + img);
         return new String(out, StandardCharsets.UTF_8);
@@ -166,29 +180,30 @@ public class OcrBench {
         return prev[b.length()];
     }
 
-    static void report(List<Row> rows, Path set, boolean noTess, String tessCmd) {
+    static void report(List<Row> rows, Path set, boolean noTess, boolean tessOneThread, String tessCmd) {
         System.out.printf(Locale.ROOT, "set: %s (%d images)%n", set, rows.size());
         System.out.printf(Locale.ROOT, "tesseract: %s%n", tessCmd);
         System.out.println("| engine | CER | exact images | images/s | median ms/image | p90 ms/image |");
         System.out.println("|---|---|---|---|---|---|");
-        line("Glimpse PP-OCRv4 (Java, ONNX Runtime)", rows, true);
-        if (!noTess) line("tesseract CLI", rows, false);
+        line("Glimpse PP-OCRv4 (Java, ONNX Runtime)", rows, 0);
+        if (!noTess) line("tesseract CLI", rows, 1);
+        if (!noTess && tessOneThread) line("tesseract CLI, OMP_THREAD_LIMIT=1", rows, 2);
         StringBuilder b = new StringBuilder("Glimpse time by stage (ms per image):");
         STAGES.forEach((k, v) -> b.append(String.format(Locale.ROOT, " %s %.1f", k.replace("_ms", ""), v / rows.size())));
         System.out.println(b);
     }
 
-    static void line(String name, List<Row> rows, boolean ours) {
+    static void line(String name, List<Row> rows, int engine) {
         long dist = 0, len = 0, exact = 0, total = 0;
         long[] ns = new long[rows.size()];
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);
-            String g = norm(r.gt), h = norm(ours ? r.ours : r.tess);
+            String g = norm(r.gt), h = norm(engine == 0 ? r.ours : engine == 1 ? r.tess : r.tess1);
             int d = levenshtein(g, h);
             dist += d;
             len += g.length();
             if (d == 0) exact++;
-            ns[i] = ours ? r.oursNs : r.tessNs;
+            ns[i] = engine == 0 ? r.oursNs : engine == 1 ? r.tessNs : r.tess1Ns;
             total += ns[i];
         }
         Arrays.sort(ns);

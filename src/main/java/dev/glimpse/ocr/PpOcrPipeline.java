@@ -18,6 +18,7 @@ import org.opencv.core.Size;
 import org.opencv.imgproc.Imgproc;
 
 import java.nio.FloatBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -26,27 +27,35 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * PaddleOCR's PP-OCRv4 system in Java: DB text detection, optional 180-degree direction classification, CRNN/SVTR
- * recognition with greedy CTC decoding, reading order. Preprocessing follows PaddleOCR's inference defaults (images in
- * OpenCV's BGR channel order, as the models were trained):
+ * PaddleOCR's PP-OCRv4 system in Java: DB text detection, optional 180-degree direction classification, SVTR-LCNet
+ * recognition with greedy CTC decoding, reading order. Preprocessing follows PaddleOCR's inference code (images in
+ * OpenCV's BGR channel order, as the models were trained); where Glimpse departs from it, the option says why.
  *
  * <ul>
+ *   <li>padding: the image gets a border of its own background colour ({@link #padding}), since DB finds nothing in a
+ *       tightly cropped line;</li>
  *   <li>detection: scale so the longest side is at most {@code limitSideLen} (or the shortest at least, with limit type
  *       {@code min}), round each side to a multiple of 32 (at least 32), bilinear resize, {@code (x/255 - mean) / std}
  *       with ImageNet mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225) in B, G, R order; the probability map goes
- *       through {@link DbPostProcess};</li>
- *   <li>crops: each box is cut out by a perspective transform to its own width x height (bicubic, replicated border);
- *       crops at least 1.5 times taller than wide are turned 90 degrees counter-clockwise;</li>
+ *       through {@link DbPostProcess}, then pieces of one line are joined ({@link LineMerger});</li>
+ *   <li>crops: each box, lengthened by {@code cropMargin} heights at both ends, is cut out by a perspective transform to
+ *       its own width x height (bicubic, replicated border); crops at least 1.5 times taller than wide are turned 90
+ *       degrees counter-clockwise;</li>
  *   <li>direction (optional): crops resized to height 48 and width min(192, ceil(48 * w/h)), {@code x/127.5 - 1},
  *       zero-padded to 192; class "180" above {@code clsThresh} turns the crop 180 degrees;</li>
- *   <li>recognition: crops sorted by aspect ratio and run in batches; a batch is padded to width
- *       48 * max(320/48, widest w/h in the batch); each crop is resized to height 48 and width min(padded width,
- *       ceil(48 * w/h)), {@code x/127.5 - 1}, zero-padded on the right.</li>
+ *   <li>recognition: crops sorted by aspect ratio and run in batches (at most {@code recBatchSize} crops and
+ *       {@code recBatchWidth} padded pixels of width per call); each crop is resized to height 48 and width
+ *       ceil(48 * w/h), {@code x/127.5 - 1}, and zero-padded on the right to the batch's widest crop plus
+ *       {@code recPadding} of it; greedy CTC decoding with word-space restoration ({@link CtcDecoder});</li>
+ *   <li>result: regions under the confidence threshold or empty are dropped, the rest put in reading order
+ *       ({@link ReadingOrder}).</li>
  * </ul>
  *
  * Thread-safe: sessions are shared, every call owns its tensors and Mats.
  */
 public final class PpOcrPipeline implements AutoCloseable {
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PpOcrPipeline.class);
 
     /** Recogniser input height (PP-OCRv4's rec_image_shape 3, 48, 320). */
     static final int REC_HEIGHT = 48;
@@ -76,14 +85,16 @@ public final class PpOcrPipeline implements AutoCloseable {
      *                            drops or garbles the last characters more often when the text runs to the very end
      * @param spaceThreshold      word-space restoration in CTC decoding ({@link CtcDecoder}); infinity turns it off
      * @param recWidthScale       horizontal scale of crops for recognition (1 = aspect ratio kept)
+     * @param foldGraphs          simplify the graphs when loading them ({@link GraphFolding}: same results, less time)
      * @param allowSpinning       let ONNX Runtime's worker threads spin between parallel sections (faster on an idle
      *                            machine, several times slower when the cores are shared with other work)
      */
     public record Options(int limitSideLen, String limitType, DbPostProcess.Params db, double mergeGap, double cropMargin,
                           boolean angleClassification, double clsThresh, int recBatchSize, int recBatchWidth,
-                          double recPadding, double spaceThreshold, double recWidthScale, boolean allowSpinning) {
+                          double recPadding, double spaceThreshold, double recWidthScale, boolean foldGraphs,
+                          boolean allowSpinning) {
         public static final Options DEFAULT = new Options(960, "max", DbPostProcess.Params.DEFAULT, 0.5, 0.15, false, 0.9, 6, 960,
-                0.2, CtcDecoder.DEFAULT_SPACE_THRESHOLD, 1.0, false);
+                0.2, CtcDecoder.DEFAULT_SPACE_THRESHOLD, 1.0, true, false);
 
         public Options {
             if (limitSideLen < 32) throw new IllegalArgumentException("limitSideLen must be >= 32, got " + limitSideLen);
@@ -99,22 +110,27 @@ public final class PpOcrPipeline implements AutoCloseable {
 
         public Options withDetection(int side, String type, DbPostProcess.Params p, double gap, double margin) {
             return new Options(side, type, p, gap, margin, angleClassification, clsThresh, recBatchSize, recBatchWidth, recPadding,
-                    spaceThreshold, recWidthScale, allowSpinning);
+                    spaceThreshold, recWidthScale, foldGraphs, allowSpinning);
         }
 
         public Options withAngleClassification(boolean on, double thresh) {
             return new Options(limitSideLen, limitType, db, mergeGap, cropMargin, on, thresh, recBatchSize, recBatchWidth, recPadding,
-                    spaceThreshold, recWidthScale, allowSpinning);
+                    spaceThreshold, recWidthScale, foldGraphs, allowSpinning);
         }
 
         public Options withRecognition(int batchSize, int batchWidth, double padding, double spaces, double widthScale) {
             return new Options(limitSideLen, limitType, db, mergeGap, cropMargin, angleClassification, clsThresh, batchSize, batchWidth,
-                    padding, spaces, widthScale, allowSpinning);
+                    padding, spaces, widthScale, foldGraphs, allowSpinning);
+        }
+
+        public Options withFoldGraphs(boolean on) {
+            return new Options(limitSideLen, limitType, db, mergeGap, cropMargin, angleClassification, clsThresh, recBatchSize,
+                    recBatchWidth, recPadding, spaceThreshold, recWidthScale, on, allowSpinning);
         }
 
         public Options withAllowSpinning(boolean on) {
             return new Options(limitSideLen, limitType, db, mergeGap, cropMargin, angleClassification, clsThresh, recBatchSize,
-                    recBatchWidth, recPadding, spaceThreshold, recWidthScale, on);
+                    recBatchWidth, recPadding, spaceThreshold, recWidthScale, foldGraphs, on);
         }
     }
 
@@ -147,9 +163,9 @@ public final class PpOcrPipeline implements AutoCloseable {
         OrtSession det = null, rec = null, cls = null;
         try {
             Map<String, String> config = options.allowSpinning() ? Map.of() : Map.of("session.intra_op.allow_spinning", "0");
-            det = runtime.open(files.det(), config);
-            rec = runtime.open(files.rec(), config);
-            cls = runtime.open(files.cls(), config);
+            det = openFolded(runtime, files.det(), config, options.foldGraphs());
+            rec = openFolded(runtime, files.rec(), config, options.foldGraphs());
+            cls = openFolded(runtime, files.cls(), config, options.foldGraphs());
             long[] shape = ((TensorInfo) rec.getOutputInfo().values().iterator().next().getInfo()).getShape();
             if (shape[shape.length - 1] != decoder.numClasses()) {
                 throw new IllegalStateException("recogniser " + files.rec() + " has " + shape[shape.length - 1]
@@ -161,6 +177,20 @@ public final class PpOcrPipeline implements AutoCloseable {
             if (e instanceof RuntimeException r) throw r;
             throw new IllegalStateException("cannot open OCR models in " + files.dir() + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Opens a model, rewritten by {@link GraphFolding} first when {@code fold} is set. */
+    private static OrtSession openFolded(OrtRuntime runtime, Path model, Map<String, String> config, boolean fold) {
+        if (!fold) return runtime.open(model, config);
+        byte[] bytes;
+        try {
+            bytes = java.nio.file.Files.readAllBytes(model);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot read " + model, e);
+        }
+        GraphFolding.Result r = GraphFolding.fold(bytes);
+        log.debug("{}: folded {}", model.getFileName(), r.stats());
+        return runtime.open(r.model(), model.toString(), config);
     }
 
     public Options options() {

@@ -31,7 +31,7 @@ import java.util.stream.Stream;
  * the file and loads its model each time, as a CLI does).
  *
  *   java -cp target/classes:$(cat target/ocr-bench/cp.txt) bench/ocr/OcrBench.java --set DIR [--out FILE.tsv]
- *        [--models DIR] [--tesseract "tesseract"] [--psm 3] [--warmup 3] [--limit N] [--no-tesseract] [--tesseract-one-thread]
+ *        [--models DIR] [--tesseract "tesseract"] [--psm 3] [--warmup 3] [--limit N] [--no-tesseract] [--tesseract-one-thread] [--threads N]
  *        [pipeline options: --limit-side N --limit-type max|min --det-thresh X --box-thresh X --unclip X --merge-gap X
  *         --crop-margin X --rec-batch N --rec-batch-width N --rec-padding X --space-threshold X --rec-scale X --cls B --fold B --spin B]
  */
@@ -84,7 +84,7 @@ public class OcrBench {
         if (opt.containsKey("--fold")) o = o.withFoldGraphs(Boolean.parseBoolean(opt.get("--fold")));
         if (opt.containsKey("--spin")) o = o.withAllowSpinning(Boolean.parseBoolean(opt.get("--spin")));
         System.out.println("options: " + o);
-        PpOcrPipeline pipeline = PpOcrPipeline.open(files, new OrtRuntime("cpu", 0), o);
+        PpOcrPipeline pipeline = PpOcrPipeline.open(files, new OrtRuntime("cpu", (int) d(opt, "--threads", 0)), o);
         String[] tess = {opt.get("--tesseract"), null, "stdout", "-l", "eng", "--psm", opt.get("--psm")};
 
         int warmup = Math.min(Integer.parseInt(opt.get("--warmup")), images.size());

@@ -8,6 +8,6 @@ import java.util.Map;
  *
  * @param lines    regions in reading order
  * @param text     the regions' text: regions of one visual line joined by a space, lines by a newline
- * @param timings  milliseconds per stage (det, cls, rec, total)
+ * @param timings  milliseconds per stage (det, crop, cls, rec, total)
  */
 public record OcrResult(List<OcrLine> lines, String text, Map<String, Double> timings) {}

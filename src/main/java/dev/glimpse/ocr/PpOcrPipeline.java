@@ -42,7 +42,9 @@ import java.util.Map;
  *       its own width x height (bicubic, replicated border); crops at least 1.5 times taller than wide are turned 90
  *       degrees counter-clockwise;</li>
  *   <li>direction (optional): crops resized to height 48 and width min(192, ceil(48 * w/h)), {@code x/127.5 - 1},
- *       zero-padded to 192; class "180" above {@code clsThresh} turns the crop 180 degrees;</li>
+ *       zero-padded to 192; class "180" above {@code clsThresh} turns the crop 180 degrees; every crop where "180"
+ *       wins is recognised both ways and the more confident reading kept (the classifier is sometimes confidently
+ *       wrong on long upright lines);</li>
  *   <li>recognition: crops sorted by aspect ratio and run in batches (at most {@code recBatchSize} crops and
  *       {@code recBatchWidth} padded pixels of width per call); each crop is resized to height 48 and width
  *       ceil(48 * w/h), {@code x/127.5 - 1}, and zero-padded on the right to the batch's widest crop plus
@@ -219,9 +221,27 @@ public final class PpOcrPipeline implements AutoCloseable {
             long t1 = System.nanoTime();
             for (DbPostProcess.Box b : boxes) crops.add(crop(padded, widen(b.quad(), options.cropMargin())));
             long tc = System.nanoTime();
-            if (angle && !crops.isEmpty()) classifyAndTurn(crops);
+            List<Integer> unsure = angle && !crops.isEmpty() ? classifyAndTurn(crops) : List.of();
             long t2 = System.nanoTime();
             CtcDecoder.Decoded[] decoded = recognize(crops);
+            if (!unsure.isEmpty()) {
+                // crops the classifier found upside down, turned or not: read them the other way too, keep the surer reading
+                List<Mat> turned = new ArrayList<>(unsure.size());
+                try {
+                    for (int i : unsure) {
+                        Mat t = new Mat();
+                        Core.rotate(crops.get(i), t, Core.ROTATE_180);
+                        turned.add(t);
+                    }
+                    CtcDecoder.Decoded[] other = recognize(turned);
+                    for (int k = 0; k < unsure.size(); k++) {
+                        int i = unsure.get(k);
+                        if (other[k].confidence() > decoded[i].confidence()) decoded[i] = other[k];
+                    }
+                } finally {
+                    for (Mat t : turned) t.release();
+                }
+            }
             long t3 = System.nanoTime();
             List<OcrLine> lines = new ArrayList<>();
             for (int i = 0; i < boxes.size(); i++) {
@@ -437,8 +457,13 @@ public final class PpOcrPipeline implements AutoCloseable {
         return order;
     }
 
-    /** Runs the direction classifier and turns (in place in the list) the crops it finds upside down. */
-    void classifyAndTurn(List<Mat> crops) {
+    /**
+     * Runs the direction classifier and turns (in place in the list) the crops it finds upside down with a probability
+     * above {@code clsThresh}; returns the indices of all crops it found more likely upside down than not, turned or not
+     * (the caller reads those both ways: the classifier is sometimes confidently wrong on long upright lines).
+     */
+    List<Integer> classifyAndTurn(List<Mat> crops) {
+        List<Integer> unsure = new ArrayList<>();
         Integer[] order = byAspectRatio(crops);
         for (int start = 0; start < order.length; start += CLS_BATCH) {
             int n = Math.min(CLS_BATCH, order.length - start);
@@ -459,6 +484,7 @@ public final class PpOcrPipeline implements AutoCloseable {
             }
             for (int b = 0; b < n; b++) {
                 float p0 = probs[2 * b], p180 = probs[2 * b + 1];
+                if (p180 > p0) unsure.add(order[start + b]);
                 if (p180 > p0 && p180 > options.clsThresh()) {
                     int idx = order[start + b];
                     Mat c = crops.get(idx);
@@ -469,6 +495,7 @@ public final class PpOcrPipeline implements AutoCloseable {
                 }
             }
         }
+        return unsure;
     }
 
     /** Resizes (bilinear) to rw x rh and writes {@code x/127.5 - 1} as CHW planes of width planeW at offset. */

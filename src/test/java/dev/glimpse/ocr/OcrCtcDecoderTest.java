@@ -23,7 +23,7 @@ class OcrCtcDecoderTest {
         for (int t = 0; t < best.length; t++) {
             float rest = (1 - p[t] - space[t]) / (C - 2);
             for (int k = 0; k < C; k++) out[t * C + k] = rest;
-            out[t * C + 5] = space[t] + (best[t] == 5 ? 0 : 0);
+            out[t * C + 5] = space[t];
             out[t * C + best[t]] = p[t];
         }
         return out;

@@ -6,6 +6,7 @@ on light, with noise, blur and JPEG compression. Each image NAME.{png,jpg} has i
 (one line of text per rendered line).
 
     /usr/bin/python3 bench/ocr/generate.py --out target/ocr-bench/set --n 200 --seed 1
+    /usr/bin/python3 bench/ocr/generate.py --pages --out target/ocr-bench/pages --n 8 --seed 9   # dense full pages
     /usr/bin/python3 bench/ocr/generate.py --photo src/test/resources/ocr/photo    # the committed photo-like test image
 
 Needs Debian's python3-pil and python3-numpy (the generator is deterministic for a given seed and package versions).
@@ -219,6 +220,29 @@ def photo(path):
         f.write("\n".join(lines) + "\n")
 
 
+def pages(out, n, seed):
+    """Dense full pages: 1240-2000 px wide, up to 25 lines of two sentences each at 18-24 px, on a generated background."""
+    os.makedirs(out, exist_ok=True)
+    rng = random.Random(seed)
+    all_fonts = fonts()
+    for i in range(n):
+        w, h = rng.choice([(1600, 1200), (2000, 1400), (1240, 1754)])
+        size = rng.choice([18, 20, 24])
+        font = ImageFont.truetype(rng.choice(all_fonts), size)
+        img = Image.fromarray(background(rng, w, h, False).astype(np.uint8))
+        d = ImageDraw.Draw(img)
+        lines, y = [], 60
+        while y < h - 80 and len(lines) < 25:
+            t = " ".join(rng.sample(SENTENCES, 2))
+            d.text((60, y), t, font=font, fill=(20, 20, 20))
+            lines.append(t)
+            y += int(size * 1.8)
+        img.save(os.path.join(out, "%02d.jpg" % i), quality=85)
+        with open(os.path.join(out, "%02d.gt.txt" % i), "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+    print("wrote %d pages to %s" % (n, out))
+
+
 def perspective_coeffs(dst, src):
     """Coefficients PIL's PERSPECTIVE transform wants: output pixel (x, y) samples input at the mapped point."""
     m = []
@@ -234,9 +258,13 @@ def main():
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--photo", help="write only the photo-like test image to PATH.jpg / PATH.gt.txt")
+    ap.add_argument("--pages", action="store_true", help="write N dense full pages instead of the mixed set")
     args = ap.parse_args()
     if args.photo:
         photo(args.photo)
+        return
+    if args.pages:
+        pages(args.out, args.n, args.seed)
         return
     os.makedirs(args.out, exist_ok=True)
     rng = random.Random(args.seed)

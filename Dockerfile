@@ -3,6 +3,9 @@
 #   docker build -t glimpse .
 #   docker run -p 8080:8080 -v glimpse-data:/data glimpse
 #
+# OCR (POST /v1/ocr): the image has no PP-OCRv4 files; install them on the host with scripts/fetch-ocr-models.sh DIR and
+# mount them: -v DIR:/models/ppocr-v4:ro -e GLIMPSE_OCR_MODEL_DIR=/models/ppocr-v4 (without them /v1/ocr answers 503).
+#
 # CUDA variant: build the jar with the GPU build of ONNX Runtime and run it on a CUDA 12 + cuDNN 9 base image with a JRE
 # installed, with --gpus all:
 #   build stage:   mvn -B -ntp -Pcuda package -DskipTests

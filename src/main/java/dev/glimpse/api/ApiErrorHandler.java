@@ -14,6 +14,7 @@ import org.springframework.web.HttpRequestMethodNotSupportedException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.context.request.async.AsyncRequestNotUsableException;
+import org.springframework.web.multipart.MaxUploadSizeExceededException;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
 
 /** The one place exceptions become HTTP: OpenAI's error shape {"error": {message, type, param, code}}. */
@@ -24,7 +25,8 @@ public class ApiErrorHandler {
 
     @ExceptionHandler(GlimpseException.class)
     public ResponseEntity<ObjectNode> glimpse(GlimpseException e) {
-        if (e.status() >= 500) log.error("request failed", e);
+        if (e.status() == 503) log.warn("unavailable: {}", e.getMessage()); // e.g. optional model files not installed
+        else if (e.status() >= 500) log.error("request failed", e);
         ResponseEntity.BodyBuilder b = ResponseEntity.status(e.status()).contentType(MediaType.APPLICATION_JSON);
         if (e.status() == 429 || e.status() == 503) b.header("Retry-After", "1");
         return b.body(body(e.getMessage(), e.type(), e.param(), e.code()));
@@ -37,9 +39,17 @@ public class ApiErrorHandler {
         return error(HttpStatus.BAD_REQUEST, "invalid_json", "the request body is not valid JSON: " + detail);
     }
 
+    /** A multipart upload over spring.servlet.multipart.max-file-size / max-request-size. */
+    @ExceptionHandler(MaxUploadSizeExceededException.class)
+    public ResponseEntity<ObjectNode> uploadTooLarge(MaxUploadSizeExceededException e) {
+        return error(HttpStatus.PAYLOAD_TOO_LARGE, "image_too_large", "the upload is larger than the server accepts: " + e.getMessage());
+    }
+
     @ExceptionHandler(HttpMediaTypeNotSupportedException.class)
     public ResponseEntity<ObjectNode> mediaType(HttpMediaTypeNotSupportedException e) {
-        return error(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json");
+        String supported = e.getSupportedMediaTypes().isEmpty() ? "application/json" : e.getSupportedMediaTypes().stream()
+                .map(Object::toString).collect(java.util.stream.Collectors.joining(" or "));
+        return error(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: " + supported);
     }
 
     @ExceptionHandler(HttpRequestMethodNotSupportedException.class)

@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The process-wide ONNX Runtime environment and the session options every model uses. Device choice: {@code cpu};
@@ -60,20 +61,43 @@ public final class OrtRuntime {
 
     /** Opens a session; the caller owns (closes) it. */
     public OrtSession open(Path model) {
+        return open(model, Map.of());
+    }
+
+    /**
+     * Opens a session with extra ONNX Runtime session config entries (e.g. {@code session.intra_op.allow_spinning=0});
+     * the caller owns (closes) it.
+     */
+    public OrtSession open(Path model, Map<String, String> configEntries) {
+        return open(model.toString(), configEntries, opts -> env.createSession(model.toString(), opts));
+    }
+
+    /** Opens a session on a model held in memory (e.g. rewritten after loading); {@code name} is for messages. */
+    public OrtSession open(byte[] model, String name, Map<String, String> configEntries) {
+        return open(name, configEntries, opts -> env.createSession(model, opts));
+    }
+
+    private interface SessionFactory {
+        OrtSession create(OrtSession.SessionOptions opts) throws OrtException;
+    }
+
+    private OrtSession open(String name, Map<String, String> configEntries, SessionFactory factory) {
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            for (Map.Entry<String, String> e : configEntries.entrySet()) opts.addConfigEntry(e.getKey(), e.getValue());
             if (intraOpThreads > 0) opts.setIntraOpNumThreads(intraOpThreads);
             if (usesCuda()) {
                 try {
                     opts.addCUDA(0);
                 } catch (OrtException e) {
                     if (requested == Device.CUDA) throw e;
-                    log.warn("CUDA provider failed to start, running {} on CPU: {}", model.getFileName(), e.getMessage());
+                    log.warn("CUDA provider failed to start, running {} on CPU: {}", name, e.getMessage());
                 }
             }
-            return env.createSession(model.toString(), opts);
+            return factory.create(opts);
         } catch (OrtException e) {
-            throw new IllegalStateException("cannot load ONNX graph " + model + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot load ONNX graph " + name + ": " + e.getMessage(), e);
         }
     }
+
 }

@@ -86,7 +86,8 @@ public final class BenchCommand {
         Files.write(promptFile, promptJpeg);
         ObjectNode inputs = BenchReport.JSON.createObjectNode();
         inputs.put("checkpoint", card.checkpoint().toAbsolutePath().toString()).put("threads", threads)
-                .put("max_tokens", opt.maxTokens()).put("runs", opt.runs()).put("prompt_image", promptFile.toAbsolutePath().toString());
+                .put("max_tokens", opt.maxTokens()).put("runs", opt.runs()).put("prompt_image", promptFile.toAbsolutePath().toString())
+                .put("image_token_limit", servedTokenLimit(card));
 
         if (opt.wants("preprocess")) preprocess(card, cores, inputs);
         if (opt.wants("decode") || opt.wants("context")) engine(card, runtime, promptJpeg, inputs);
@@ -138,6 +139,12 @@ public final class BenchCommand {
         }
     }
 
+    /** The image token limit the server applies: the checkpoint's in_token_limit, capped by the card. */
+    static int servedTokenLimit(ModelCard card) {
+        KimiVlPreprocessorConfig pc = KimiVlPreprocessorConfig.fromJson(card.checkpoint().resolve("preprocessor_config.json"));
+        return Math.min(pc.inTokenLimit(), card.imageTokenLimit());
+    }
+
     // (d) -------------------------------------------------------------------------------------------------------------
 
     private void preprocess(ModelCard card, int cores, ObjectNode inputs) throws Exception {
@@ -154,7 +161,7 @@ public final class BenchCommand {
             jpegs.add(j);
         }
         KimiVlPreprocessorConfig pc = KimiVlPreprocessorConfig.fromJson(card.checkpoint().resolve("preprocessor_config.json"));
-        int servedLimit = Math.min(pc.inTokenLimit(), card.imageTokenLimit());
+        int servedLimit = servedTokenLimit(card);
         ((ObjectNode) inputs.get("preprocess")).put("token_limit", servedLimit).put("resize_limit", opt.resizeLimit());
         String size = opt.preW() + "x" + opt.preH();
         report.section("image preprocessing: decode + resize-to-limit + pad + normalise + patchify, " + opt.preImages() + " JPEGs " + size);

@@ -18,6 +18,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code java -jar glimpse.jar bench}: speed figures of the serving stack on this machine, each a median over --runs.
@@ -217,8 +218,8 @@ public final class BenchCommand {
         writeBenchCard(cardDir, cards.resolve(card.name()), card);
         log("starting the server (%s)", opt.server());
         long t0 = System.nanoTime();
-        try (BenchServer server = BenchServer.start(opt.server(), cards, card.name(), opt.dataDir(), opt.threads(),
-                opt.outDir().resolve("server.log"), 300)) {
+        try (BenchServer server = BenchServer.start(opt.server(), opt.serverJvmArgs(), cards, card.name(), opt.dataDir(),
+                opt.threads(), opt.outDir().resolve("server.log"), 300)) {
             log("server ready in %.1f s", (System.nanoTime() - t0) / 1e9);
             HttpBench hb = new HttpBench(server, card.name());
             String promptBody = hb.body(promptJpeg, opt.maxTokens());
@@ -243,10 +244,16 @@ public final class BenchCommand {
         hb.stream(hb.body(SyntheticImages.jpeg(opt.imageW(), opt.imageH(), 999), 1)); // warm the miss path too
         double[] s = new double[opt.runs()];
         double[] n = new double[opt.runs()];
+        double[] se = new double[opt.runs()];
+        double[] ne = new double[opt.runs()];
         for (int r = 0; r < opt.runs(); r++) {
             String fresh = hb.body(SyntheticImages.jpeg(opt.imageW(), opt.imageH(), 1000 + r), 1); // distinct pixels
+            double e0 = engineTtftSeconds(hb);
             s[r] = hb.stream(seen).firstTokenNanos() / 1e6;
+            double e1 = engineTtftSeconds(hb);
             n[r] = hb.stream(fresh).firstTokenNanos() / 1e6;
+            se[r] = (e1 - e0) * 1e3;
+            ne[r] = (engineTtftSeconds(hb) - e1) * 1e3;
         }
         String img = opt.imageW() + "x" + opt.imageH() + " JPEG";
         report.section("time to first token over HTTP (streaming, max_tokens 1, one client)");
@@ -254,6 +261,15 @@ public final class BenchCommand {
         report.add("ttft_new_ms", "TTFT, new image", Stats.median(n), "ms", img + ", vision encoder runs", n);
         report.add("ttft_ratio", "TTFT seen / new", Stats.median(s) / Stats.median(n), "x",
                 "median of per-run ratios " + BenchReport.format(Stats.median(Stats.ratios(s, n))), Stats.ratios(s, n));
+        report.add("ttft_seen_engine_ms", "  of which in the engine, seen", Stats.median(se), "ms",
+                "server timer glimpse.time.to.first.token: queue + prefill + first sample", se);
+        report.add("ttft_new_engine_ms", "  of which in the engine, new", Stats.median(ne), "ms",
+                "same timer: queue + vision encoder + prefill + first sample", ne);
+    }
+
+    /** Sum of the server's time-to-first-token timer (arrival at the engine to first token), seconds. */
+    private static double engineTtftSeconds(HttpBench hb) throws Exception {
+        return HttpBench.metric(hb.prometheus(), "glimpse_time_to_first_token_seconds_sum");
     }
 
     private void throughput(HttpBench hb, String body) throws Exception {
@@ -263,18 +279,30 @@ public final class BenchCommand {
         hb.resetPeak();
         double[] one = new double[opt.runs()];
         double[] many = new double[opt.runs()];
+        CpuAccounting cpu = hb.cpu();
+        CpuAccounting.Totals cpuOne = new CpuAccounting.Totals();
+        CpuAccounting.Totals cpuMany = new CpuAccounting.Totals();
+        long tokensOne = 0, tokensMany = 0;
         for (int r = 0; r < opt.runs(); r++) {
-            one[r] = hb.phase(1, k, body, opt.phaseTimeoutS()).tokensPerSecond();
+            CpuAccounting.Snapshot a = cpu.snapshot();
+            HttpBench.Phase p1 = hb.phase(1, k, body, opt.phaseTimeoutS());
+            one[r] = p1.tokensPerSecond();
+            tokensOne += p1.tokens();
+            CpuAccounting.Snapshot b = cpu.snapshot();
+            cpuOne.add(a, b);
             HttpBench.Sampler s = new HttpBench.Sampler(hb);
             Thread st = new Thread(s, "bench-sampler");
             st.setDaemon(true);
             st.start();
             try {
-                many[r] = hb.phase(opt.clients(), k, body, opt.phaseTimeoutS()).tokensPerSecond();
+                HttpBench.Phase pn = hb.phase(opt.clients(), k, body, opt.phaseTimeoutS());
+                many[r] = pn.tokensPerSecond();
+                tokensMany += pn.tokens();
             } finally {
                 s.stop();
                 st.join();
             }
+            cpuMany.add(b, cpu.snapshot());
             peakRss = Math.max(peakRss, s.maxRssKb.get());
             peakKv = Math.max(peakKv, s.maxKvBytes.get());
             peakReserved = Math.max(peakReserved, s.maxKvReserved.get());
@@ -286,6 +314,24 @@ public final class BenchCommand {
         report.add("http_" + opt.clients() + "_clients_tok_s", opt.clients() + " clients", Stats.median(many), "tok/s", per, many);
         report.add("http_ratio", opt.clients() + " clients / 1 client", Stats.median(many) / Stats.median(one), "x",
                 "median of per-run ratios " + BenchReport.format(Stats.median(Stats.ratios(many, one))), Stats.ratios(many, one));
+        String scope = hb.serverInProcess() ? "bench JVM (server in-process, clients included)" : "server process";
+        report.add("cpu_1_client_pct", "CPU of the server, 1 client", cpuOne.processPercent(), "% core", scope + "; machine "
+                + Math.round(cpuOne.machinePercent()) + "% busy (all processes)", null).putPOJO("threads", cpuOne.byThread())
+                .put("machine_busy_pct", cpuOne.machinePercent());
+        report.add("cpu_" + opt.clients() + "_clients_pct", "CPU of the server, " + opt.clients() + " clients", cpuMany.processPercent(),
+                "% core", scope + "; machine " + Math.round(cpuMany.machinePercent()) + "% busy (all processes)", null)
+                .putPOJO("threads", cpuMany.byThread()).put("machine_busy_pct", cpuMany.machinePercent());
+        double effOne = tokensOne / cpuOne.processSeconds();
+        double effMany = tokensMany / cpuMany.processSeconds();
+        report.add("tokens_per_cpu_s_1_client", "tokens per server CPU-second, 1 client", effOne, "tok/CPU-s",
+                "load-independent efficiency (all phases pooled)", null);
+        report.add("tokens_per_cpu_s_" + opt.clients() + "_clients", "tokens per server CPU-second, " + opt.clients() + " clients",
+                effMany, "tok/CPU-s", "ratio " + BenchReport.format(effMany / effOne) + "x", null);
+        report.add("cpu_engine_thread_" + opt.clients() + "_clients_pct", "  engine thread / ORT pool / image workers",
+                cpuMany.byThread().getOrDefault("glimpse-engine-", Double.NaN), "% core", "ORT pool (\"java\") "
+                        + cpuMany.byThread().getOrDefault("java", 0.0) + "%, image workers " + cpuMany.byThread().getOrDefault("glimpse-image-N", 0.0)
+                        + "%, HTTP " + cpuMany.byThread().entrySet().stream().filter(e -> e.getKey().startsWith("http-nio"))
+                        .mapToDouble(Map.Entry::getValue).sum() + "%", null);
         String who = !hb.serverInProcess() ? "server process" : "bench JVM incl. in-process server";
         report.section("memory during the " + opt.clients() + "-client load");
         report.add("peak_rss_mib", "peak RSS (VmHWM)", hwm / 1024.0, "MiB", who, null);

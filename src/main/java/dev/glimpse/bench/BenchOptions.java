@@ -27,11 +27,12 @@ import java.util.Set;
  * @param preImages       JPEGs in the preprocessing set
  * @param resizeLimit     second preprocessing variant: this in_token_limit forces the bicubic resize of every image
  * @param phaseTimeoutS   hard bound on one HTTP phase, seconds
+ * @param serverJvmArgs   extra JVM options of a child server (e.g. -XX:StartFlightRecording=...)
  */
 record BenchOptions(String model, Path modelDir, Path dataDir, Path outDir, Path json, int runs, Set<String> only,
                     int maxTokens, int clients, int requestsPerClient, int threads, String server, int[] contexts,
                     int contextDecodeTokens, int imageW, int imageH, int preImages, int preW, int preH, int resizeLimit,
-                    int phaseTimeoutS) {
+                    int phaseTimeoutS, List<String> serverJvmArgs) {
 
     static final List<String> MEASUREMENTS = List.of("preprocess", "decode", "context", "ttft", "throughput");
 
@@ -56,6 +57,7 @@ record BenchOptions(String model, Path modelDir, Path dataDir, Path outDir, Path
               --pre-size WxH          their size (default 1024x768)
               --resize-limit N        token limit of the preprocessing-with-resize variant (default 1024)
               --phase-timeout S       hard bound on one HTTP phase in seconds (default 120)
+              --server-jvm-args "..." JVM options for the child server, space-separated (e.g. a JFR recording)
             """;
 
     static BenchOptions parse(String[] args) {
@@ -79,6 +81,7 @@ record BenchOptions(String model, Path modelDir, Path dataDir, Path outDir, Path
         o.put("--pre-size", "1024x768");
         o.put("--resize-limit", "1024");
         o.put("--phase-timeout", "120");
+        o.put("--server-jvm-args", "");
         for (int i = 0; i < args.length; i++) {
             if (!o.containsKey(args[i]) || i + 1 >= args.length) {
                 throw new IllegalArgumentException(args[i].equals("--help") || args[i].equals("-h") ? ""
@@ -104,7 +107,8 @@ record BenchOptions(String model, Path modelDir, Path dataDir, Path outDir, Path
                 Path.of(o.get("--out-dir")), json.isEmpty() ? null : Path.of(json), positive(o, "--runs"), only,
                 positive(o, "--max-tokens"), positive(o, "--clients"), positive(o, "--requests"), Integer.parseInt(o.get("--threads")),
                 server, contexts, positive(o, "--context-tokens"), image[0], image[1], positive(o, "--pre-images"), pre[0], pre[1],
-                positive(o, "--resize-limit"), positive(o, "--phase-timeout"));
+                positive(o, "--resize-limit"), positive(o, "--phase-timeout"),
+                Arrays.stream(o.get("--server-jvm-args").trim().split("\\s+")).filter(a -> !a.isEmpty()).toList());
         if (b.maxTokens < 2) throw new IllegalArgumentException("--max-tokens must be >= 2 (decode time excludes the first token)");
         return b;
     }

@@ -34,7 +34,7 @@ final class BenchServer implements AutoCloseable {
         this.log = log;
     }
 
-    static BenchServer start(String mode, Path cardsDir, String model, Path dataDir, int threads, Path log, int timeoutS)
+    static BenchServer start(String mode, List<String> jvmArgs, Path cardsDir, String model, Path dataDir, int threads, Path log, int timeoutS)
             throws IOException, InterruptedException {
         List<String> props = List.of("--server.address=127.0.0.1", "--glimpse.model-dir=" + cardsDir.toAbsolutePath(),
                 "--glimpse.model=" + model, "--glimpse.data-dir=" + dataDir.toAbsolutePath(),
@@ -53,6 +53,7 @@ final class BenchServer implements AutoCloseable {
             port = ss.getLocalPort();
         }
         List<String> cmd = new ArrayList<>(javaCommand());
+        cmd.addAll(1, jvmArgs);
         cmd.add("serve");
         cmd.addAll(props);
         cmd.add("--server.port=" + port);
@@ -123,6 +124,11 @@ final class BenchServer implements AutoCloseable {
     /** Whose /proc entry holds the server's memory: the child, or this JVM. */
     String procStatus() {
         return process != null ? "/proc/" + process.pid() + "/status" : "/proc/self/status";
+    }
+
+    /** /proc/PID of the server (this JVM in-process). */
+    String procDir() {
+        return process != null ? "/proc/" + process.pid() : "/proc/self";
     }
 
     boolean inProcess() {

@@ -164,6 +164,10 @@ final class HttpBench {
         return new Phase(clients, requests, tokens, seconds);
     }
 
+    CpuAccounting cpu() {
+        return new CpuAccounting(server.procDir());
+    }
+
     boolean serverInProcess() {
         return server.inProcess();
     }
@@ -191,13 +195,21 @@ final class HttpBench {
 
     /** [glimpse_kv_cache_bytes, glimpse_kv_cache_reserved_bytes] from /actuator/prometheus. */
     double[] kvGauges() throws IOException, InterruptedException {
-        HttpResponse<String> r = client.send(HttpRequest.newBuilder(server.uri("/actuator/prometheus")).timeout(Duration.ofSeconds(5))
-                .GET().build(), HttpResponse.BodyHandlers.ofString());
-        double[] out = new double[2];
-        for (String l : r.body().split("\n")) {
-            if (l.startsWith("glimpse_kv_cache_bytes{")) out[0] = Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1));
-            if (l.startsWith("glimpse_kv_cache_reserved_bytes{")) out[1] = Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1));
+        String text = prometheus();
+        return new double[]{metric(text, "glimpse_kv_cache_bytes"), metric(text, "glimpse_kv_cache_reserved_bytes")};
+    }
+
+    String prometheus() throws IOException, InterruptedException {
+        return client.send(HttpRequest.newBuilder(server.uri("/actuator/prometheus")).timeout(Duration.ofSeconds(5)).GET().build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    /** The sum over all label sets of one metric in a Prometheus text exposition. */
+    static double metric(String text, String name) {
+        double sum = 0;
+        for (String l : text.split("\n")) {
+            if (l.startsWith(name + "{") || l.startsWith(name + " ")) sum += Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1));
         }
-        return out;
+        return sum;
     }
 }

@@ -64,6 +64,17 @@ def main():
     ctx = sorted((r["context"], r["value"]) for k, r in java.items() if k.startswith("decode_ms_per_token_ctx_"))
     if ctx:
         print("decode ms/token by context: " + ", ".join(f"{c}: {ms:.2f}" for c, ms in ctx))
+    bat = sorted((r["batch"], r["value"]) for k, r in java.items() if k.startswith("decode_step_ms_batch_"))
+    if bat:
+        b1 = bat[0][1]
+        print("decoder step ms by batch (graph only): " + ", ".join(f"{b}: {ms:.2f} ({b * b1 / ms:.1f}x tok/s)" for b, ms in bat))
+    if "ttft_seen_engine_ms" in java:
+        print(f"TTFT inside the engine: seen {v('ttft_seen_engine_ms'):.1f} ms, new {v('ttft_new_engine_ms'):.1f} ms "
+              f"(the rest of {seen:.1f} / {new:.1f} ms is HTTP, JSON, image decode + preprocess + hash)")
+    if f"cpu_{clients}_clients_pct" in java:
+        print(f"server CPU: 1 client {v('cpu_1_client_pct'):.0f}% of a core, {clients} clients {v(f'cpu_{clients}_clients_pct'):.0f}% "
+              f"(machine {java[f'cpu_{clients}_clients_pct'].get('machine_busy_pct', float('nan')):.0f}% busy); tokens per "
+              f"server CPU-second {v('tokens_per_cpu_s_1_client'):.0f} vs {v(f'tokens_per_cpu_s_{clients}_clients'):.0f}")
     met = sum(r[5] == "yes" for r in rows if r[4] != "(info)")
     print(f"targets met: {met} of {sum(1 for r in rows if r[4] != '(info)')}")
 

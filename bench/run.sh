@@ -29,8 +29,8 @@ echo "== 2/4 references: Pillow + numpy preprocessing, PyTorch eager decode" >&2
 timeout 300 "$PY" bench/pillow_preprocess.py --inputs "$OUT/inputs.json" > "$OUT/pillow.json"
 timeout 300 "$PY" bench/pytorch_decode.py --inputs "$OUT/inputs.json" > "$OUT/pytorch.json"
 
-echo "== 3/4 glimpse bench: TTFT, HTTP throughput + memory (server in a child JVM), decode cost vs context" >&2
-timeout 400 java -jar "$JAR" bench --runs "$RUNS" --out-dir "$OUT" --only ttft,throughput,context \
+echo "== 3/4 glimpse bench: TTFT, HTTP throughput + memory (server in a child JVM), decode cost vs context and batch" >&2
+timeout 400 java -jar "$JAR" bench --runs "$RUNS" --out-dir "$OUT" --only ttft,throughput,context,batch \
   --json "$OUT/java-server.json" "$@" > "$OUT/java-server.txt"
 
 echo "== 4/4 summary ($(( $(date +%s) - start )) s)" >&2

@@ -91,7 +91,7 @@ public final class BenchCommand {
                 .put("image_token_limit", servedTokenLimit(card));
 
         if (opt.wants("preprocess")) preprocess(card, cores, inputs);
-        if (opt.wants("decode") || opt.wants("context")) engine(card, runtime, promptJpeg, inputs);
+        if (opt.wants("decode") || opt.wants("context") || opt.wants("batch")) engine(card, runtime, promptJpeg, inputs);
         if (opt.wants("ttft") || opt.wants("throughput")) http(card, cardDir, threads, promptJpeg);
 
         report.machine().put("loadavg_after", loadavg());
@@ -206,6 +206,25 @@ public final class BenchCommand {
                     int ctx = opt.contexts()[i];
                     report.add("decode_ms_per_token_ctx_" + ctx, "decode at context " + ctx, Stats.median(ms[i]), "ms/token",
                             null, ms[i]).put("context", ctx);
+                }
+            }
+            if (opt.wants("batch")) {
+                int ctx = opt.contexts()[opt.contexts().length / 2];
+                List<Integer> bs = new ArrayList<>();
+                for (int b = 1; b < opt.clients(); b *= 2) bs.add(b);
+                bs.add(opt.clients());
+                int[] batches = bs.stream().mapToInt(Integer::intValue).toArray();
+                log("decoder step vs batch %s at context %d", bs, ctx);
+                double[][] ms = EngineBench.batchSweep(card, runtime, opt.dataDir().resolve("graphs"), batches, ctx,
+                        opt.contextDecodeTokens(), opt.runs(), eb.textIds(ctx));
+                report.section("decoder step vs batch size (context " + ctx + ", " + opt.contextDecodeTokens()
+                        + " steps, graph calls only: embed + decoder, no scheduler or sampling)");
+                double base = Stats.median(ms[0]);
+                for (int i = 0; i < batches.length; i++) {
+                    double step = Stats.median(ms[i]);
+                    report.add("decode_step_ms_batch_" + batches[i], "decoder step, batch " + batches[i], step, "ms/step",
+                            String.format("%.0f tok/s, %.2fx the tokens/s of batch 1", batches[i] * 1e3 / step, batches[i] * base / step),
+                            ms[i]).put("batch", batches[i]);
                 }
             }
         }

@@ -1,6 +1,10 @@
 package dev.glimpse.bench;
 
 import dev.glimpse.card.ModelCard;
+import dev.glimpse.convert.kimivl.KimiVlConfig;
+import dev.glimpse.convert.kimivl.KimiVlConverter;
+import dev.glimpse.runtime.BatchCache;
+import dev.glimpse.runtime.KimiVlModel;
 import dev.glimpse.engine.EngineConfig;
 import dev.glimpse.engine.GenerationResult;
 import dev.glimpse.engine.PreparedRequest;
@@ -122,6 +126,38 @@ final class EngineBench implements AutoCloseable {
             for (int c = 0; c < contexts.length; c++) ms[c][r] = run(textPrompt(contexts[c], decodeTokens + 1)).msPerToken();
         }
         return ms;
+    }
+
+    /**
+     * (extra) Raw decoder step time against batch size, below the scheduler: one prompt of {@code context} tokens is
+     * prefilled once and copied into B rows of a batch cache, then {@code steps} batched steps (embed + decoder graph +
+     * logits copy, no sampling) are timed. Batch sizes are interleaved within a run.
+     *
+     * @return [batch index][run] ms per step
+     */
+    static double[][] batchSweep(ModelCard card, OrtRuntime runtime, Path graphCache, int[] batches, int context, int steps,
+                                 int runs, int[] promptIds) throws Exception {
+        KimiVlConfig config = KimiVlConfig.load(card.checkpoint());
+        try (KimiVlModel m = new KimiVlModel(runtime, config, KimiVlConverter.cached(card.checkpoint(), graphCache, card.graphDtype()));
+             KimiVlModel.KvCache prompt = m.newCache()) {
+            long[] ids = Arrays.stream(promptIds).asLongStream().limit(context).toArray();
+            m.step(prompt, m.embed(ids), ids.length, 1);
+            double[][] ms = new double[batches.length][runs];
+            for (int r = -1; r < runs; r++) { // r = -1 warms up every shape
+                for (int b = 0; b < batches.length; b++) {
+                    try (BatchCache cache = m.newBatchCache()) {
+                        for (int i = 0; i < batches[b]; i++) cache.join(prompt);
+                        long[] last = new long[batches[b]];
+                        Arrays.fill(last, ids[ids.length - 1]);
+                        m.decodeBatch(cache, m.embedLastTokens(last));
+                        long t0 = System.nanoTime();
+                        for (int s = 0; s < steps; s++) m.decodeBatch(cache, m.embedLastTokens(last));
+                        if (r >= 0) ms[b][r] = (System.nanoTime() - t0) / 1e6 / steps;
+                    }
+                }
+            }
+            return ms;
+        }
     }
 
     @Override

@@ -95,7 +95,9 @@ public final class BenchCommand {
         if (opt.wants("ttft") || opt.wants("throughput")) http(card, cardDir, threads, promptJpeg);
 
         report.machine().put("loadavg_after", loadavg());
-        BenchReport.JSON.writeValue(opt.outDir().resolve("inputs.json").toFile(), inputs);
+        if (opt.wants("preprocess") || opt.wants("decode")) {
+            BenchReport.JSON.writeValue(opt.outDir().resolve("inputs.json").toFile(), inputs); // for bench/*.py
+        }
         out.println();
         report.print(out);
         if (opt.json() != null) {

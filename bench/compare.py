@@ -59,6 +59,9 @@ def main():
 
     pair("decode tok/s, batch 1 (vs PyTorch eager)", v("decode_tok_s"), ref(torch_ref, "decode_tok_s"), ">= 2x",
          per_round=rounds("decode_tok_s", torch_ref, "decode_tok_s"))
+    if any("decode_tok_s_1_thread" in r for r in torch_ref):
+        pair("  same, vs PyTorch eager with 1 thread", v("decode_tok_s"), ref(torch_ref, "decode_tok_s_1_thread"), "(info)",
+             per_round=rounds("decode_tok_s", torch_ref, "decode_tok_s_1_thread"))
     pair(f"HTTP tok/s, {clients} clients (vs 1 client)", v(f"http_{clients}_clients_tok_s"), v("http_1_client_tok_s"), ">= 4x")
     pair("TTFT ms, seen image (vs new image)", v("ttft_seen_ms"), v("ttft_new_ms"), "<= 0.3x", higher_is_better=False)
     limit = pil[0].get("token_limit") if pil else "?"

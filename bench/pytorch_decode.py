@@ -4,7 +4,8 @@ Reads the inputs.json that `java -jar target/glimpse.jar bench` writes (checkpoi
 thread count), loads the same checkpoint into the eager reference model, preprocesses the same image with the reference
 preprocessing, prefills the same prompt ids and decodes max_tokens tokens greedily (stop tokens ignored, as on the Java
 side). Timed like the Java figure: the max_tokens - 1 decode steps after the first token (which comes from prefill),
-each step = one cached decoder call + argmax. Prints one JSON line.
+each step = one cached decoder call + argmax. Unless the thread count is already 1, the same decode is also timed with
+torch.set_num_threads(1), interleaved run by run (decode_tok_s_1_thread). Prints one JSON line.
 
     /usr/bin/python3 bench/pytorch_decode.py --inputs data/bench/inputs.json [--runs N] [--threads N]
 """
@@ -60,6 +61,7 @@ def main():
     ap.add_argument("--inputs", default="data/bench/inputs.json")
     ap.add_argument("--runs", type=int, default=None, help="default: the Java bench's --runs")
     ap.add_argument("--threads", type=int, default=None, help="default: the Java bench's thread count")
+    ap.add_argument("--no-single-thread", action="store_true", help="skip the extra 1-thread timing")
     args = ap.parse_args()
     with open(args.inputs) as f:
         inp = json.load(f)
@@ -67,7 +69,6 @@ def main():
         sys.exit("inputs.json has no prompt_ids: run the Java bench with the decode measurement first")
     threads = args.threads or inp["threads"]
     runs = args.runs or inp["runs"]
-    torch.set_num_threads(threads)
     ckpt = inp["checkpoint"]
     n = inp["max_tokens"]
     model, cfg = load_model(ckpt)
@@ -75,30 +76,37 @@ def main():
     ids = torch.tensor([inp["prompt_ids"]], dtype=torch.long)
     s = ids.shape[1]
 
+    # Also timed with 1 thread (interleaved with the main runs): on a busy machine torch's OpenMP pool can lose far more
+    # to waiting for a descheduled thread than it gains on ops this small.
+    settings = [threads] + ([1] if threads != 1 and not args.no_single_thread else [])
     with torch.no_grad():
         pv, grid = preprocess_image(Image.open(inp["prompt_image"]), **pre)
         feats = model.image_features(pv, [grid])
         emb = model.merge_embeddings(ids, feats)
         positions = torch.arange(s)
-        tps, out = [], None
+        tps = {t: [] for t in settings}
+        out = None
         for r in range(runs + 1):  # run 0 warms up
-            caches = model.new_cache()
-            logits = model.language_model(emb, positions, caches)
-            tok = int(torch.argmax(logits[0, -1]))
-            gen = [tok]
-            t0 = time.perf_counter()
-            for i in range(n - 1):
-                logits = model.decode(torch.tensor([[tok]]), caches, s + i)
+            for t in settings:
+                torch.set_num_threads(t)
+                caches = model.new_cache()
+                logits = model.language_model(emb, positions, caches)
                 tok = int(torch.argmax(logits[0, -1]))
-                gen.append(tok)
-            dt = time.perf_counter() - t0
-            if r > 0:
-                tps.append((n - 1) / dt)
-            out = gen
+                gen = [tok]
+                t0 = time.perf_counter()
+                for i in range(n - 1):
+                    logits = model.decode(torch.tensor([[tok]]), caches, s + i)
+                    tok = int(torch.argmax(logits[0, -1]))
+                    gen.append(tok)
+                dt = time.perf_counter() - t0
+                if r > 0:
+                    tps[t].append((n - 1) / dt)
+                out = gen
     text = text_of(out, ckpt)
     print(json.dumps({
         "impl": "pytorch-eager", "torch": torch.__version__, "threads": threads, "runs": runs,
-        "prompt_tokens": s, "tokens": n, "decode_tok_s": statistics.median(tps), "decode_tok_s_runs": tps,
+        "prompt_tokens": s, "tokens": n, "decode_tok_s": statistics.median(tps[threads]), "decode_tok_s_runs": tps[threads],
+        **({"decode_tok_s_1_thread": statistics.median(tps[1]), "decode_tok_s_1_thread_runs": tps[1]} if len(settings) > 1 else {}),
         "same_text_as_java": text == inp.get("java_text"), "first_ids": out[:8],
     }))
 

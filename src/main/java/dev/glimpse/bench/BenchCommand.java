@@ -365,7 +365,8 @@ public final class BenchCommand {
         report.section("memory during the " + opt.clients() + "-client load");
         report.add("peak_rss_mib", "peak RSS (VmHWM)", hwm / 1024.0, "MiB", who, null);
         report.add("load_rss_mib", "max RSS sampled under load", peakRss / 1024.0, "MiB", who + ", every 50 ms", null);
-        report.add("kv_cache_bytes_peak", "KV cache in use, max", peakKv, "bytes", "glimpse_kv_cache_bytes (padding included)", null);
+        report.add("kv_cache_bytes_peak", "KV cache in use, max", peakKv, "bytes",
+                "glimpse_kv_cache_bytes every 250 ms (padding included)", null);
         report.add("kv_cache_reserved_bytes_peak", "KV cache reserved, max", peakReserved, "bytes",
                 "glimpse_kv_cache_reserved_bytes (prompt + max_tokens per sequence)", null);
     }

@@ -324,7 +324,7 @@ public final class BenchCommand {
             st.setDaemon(true);
             st.start();
             try {
-                HttpBench.Phase pn = hb.phase(opt.clients(), k, body, opt.phaseTimeoutS());
+                HttpBench.Phase pn = hb.phase(opt.clients(), k, body, opt.phaseTimeoutS(), s);
                 many[r] = pn.tokensPerSecond();
                 tokensMany += pn.tokens();
             } finally {

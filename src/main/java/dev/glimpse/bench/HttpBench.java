@@ -63,6 +63,11 @@ final class HttpBench {
     record Stream(long firstTokenNanos, long totalNanos, int completionTokens) {}
 
     Stream stream(String body) throws IOException, InterruptedException {
+        return stream(body, null);
+    }
+
+    /** @param onFirstToken run (on this thread) when the first token arrives, while the sequence is still decoding */
+    Stream stream(String body, Runnable onFirstToken) throws IOException, InterruptedException {
         HttpRequest req = HttpRequest.newBuilder(server.uri("/v1/chat/completions")).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build();
         long t0 = System.nanoTime();
@@ -86,7 +91,10 @@ final class HttpBench {
                 if (first == 0 && !choice.isMissingNode()) {
                     boolean text = !choice.path("delta").path("content").asText("").isEmpty();
                     boolean finish = !choice.path("finish_reason").isNull() && !choice.path("finish_reason").isMissingNode();
-                    if (text || finish) first = System.nanoTime() - t0;
+                    if (text || finish) {
+                        first = System.nanoTime() - t0;
+                        if (onFirstToken != null) onFirstToken.run();
+                    }
                 }
             }
         }
@@ -101,7 +109,10 @@ final class HttpBench {
         }
     }
 
-    /** Memory and KV cache seen while a phase ran (RSS sampled every 50 ms, the Prometheus gauges every 250 ms). */
+    /**
+     * Memory and KV cache seen while a phase ran: RSS sampled every 50 ms, the Prometheus gauges every 50 ms for the first
+     * second (short phases) and every 250 ms after that.
+     */
     static final class Sampler implements Runnable {
         final AtomicLong maxRssKb = new AtomicLong();
         final AtomicLong maxKvBytes = new AtomicLong();
@@ -118,11 +129,7 @@ final class HttpBench {
             for (int i = 0; running; i++) {
                 try {
                     maxRssKb.accumulateAndGet(bench.procKb("VmRSS"), Math::max);
-                    if (i % 5 == 0) { // a scrape costs the server CPU: every 250 ms only
-                        double[] kv = bench.kvGauges();
-                        maxKvBytes.accumulateAndGet((long) kv[0], Math::max);
-                        maxKvReserved.accumulateAndGet((long) kv[1], Math::max);
-                    }
+                    if (i < 20 || i % 5 == 0) sampleKv(); // a scrape costs the server CPU: every 250 ms after the first second
                     Thread.sleep(50);
                 } catch (InterruptedException e) {
                     return;
@@ -132,12 +139,36 @@ final class HttpBench {
             }
         }
 
+        /** One scrape of the KV gauges; also called by a client on its first token, so even a short phase is seen. */
+        void sampleKv() throws IOException, InterruptedException {
+            double[] kv = bench.kvGauges();
+            maxKvBytes.accumulateAndGet((long) kv[0], Math::max);
+            maxKvReserved.accumulateAndGet((long) kv[1], Math::max);
+        }
+
+        Runnable sampleKvQuietly() {
+            return () -> {
+                try {
+                    sampleKv();
+                } catch (IOException | RuntimeException e) {
+                    // a missed sample is fine
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            };
+        }
+
         void stop() {
             running = false;
         }
     }
 
     Phase phase(int clients, int requests, String body, int timeoutS) throws Exception {
+        return phase(clients, requests, body, timeoutS, null);
+    }
+
+    /** @param sampler when given, client 0 also scrapes the KV gauges on the first token of its first request */
+    Phase phase(int clients, int requests, String body, int timeoutS, Sampler sampler) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(clients, r -> {
             Thread t = new Thread(r, "bench-client");
             t.setDaemon(true);
@@ -146,10 +177,11 @@ final class HttpBench {
         CountDownLatch go = new CountDownLatch(1);
         List<Future<Long>> futures = new ArrayList<>();
         for (int c = 0; c < clients; c++) {
+            Runnable probe = c == 0 && sampler != null ? sampler.sampleKvQuietly() : null;
             futures.add(pool.submit(() -> {
                 go.await();
                 long tokens = 0;
-                for (int i = 0; i < requests; i++) tokens += stream(body).completionTokens();
+                for (int i = 0; i < requests; i++) tokens += stream(body, i == 0 ? probe : null).completionTokens();
                 return tokens;
             }));
         }

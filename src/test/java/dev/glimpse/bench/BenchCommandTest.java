@@ -33,7 +33,7 @@ class BenchCommandTest {
             results = BenchCommand.runForTest(new String[]{
                     "--model", "kimivl-random", "--model-dir", "src/test/resources/model-cards", "--data-dir", "target/test-data",
                     "--out-dir", out.toString(), "--json", json.toString(), "--runs", "1", "--server", "inprocess",
-                    "--only", "preprocess,decode,context,ttft,throughput", "--max-tokens", "4", "--clients", "2", "--requests", "1",
+                    "--only", "preprocess,decode,context,ttft,throughput", "--max-tokens", "32", "--clients", "2", "--requests", "1",
                     "--contexts", "16,32", "--context-tokens", "3", "--image", "112x84", "--pre-images", "2",
                     "--pre-size", "300x200", "--resize-limit", "100"}, ps);
         }

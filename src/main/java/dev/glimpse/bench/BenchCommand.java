@@ -366,7 +366,7 @@ public final class BenchCommand {
         report.add("peak_rss_mib", "peak RSS (VmHWM)", hwm / 1024.0, "MiB", who, null);
         report.add("load_rss_mib", "max RSS sampled under load", peakRss / 1024.0, "MiB", who + ", every 50 ms", null);
         report.add("kv_cache_bytes_peak", "KV cache in use, max", peakKv, "bytes",
-                "glimpse_kv_cache_bytes every 250 ms (padding included)", null);
+                "glimpse_kv_cache_bytes, sampled (padding included)", null);
         report.add("kv_cache_reserved_bytes_peak", "KV cache reserved, max", peakReserved, "bytes",
                 "glimpse_kv_cache_reserved_bytes (prompt + max_tokens per sequence)", null);
     }

@@ -94,11 +94,15 @@ public class ChatCompletionsController {
         BlockingQueue<String> deltas = new LinkedBlockingQueue<>();
         AtomicBoolean clientGone = new AtomicBoolean();
         CompletableFuture<GenerationResult> done = served.submit(req, d -> deltas.offer(d) && !clientGone.get(), clientGone::get);
+        // Wake the writer as soon as the request ends (the engine offers every delta before completing the future), so
+        // the finish chunk does not wait for the poll timeout.
+        done.whenComplete((r, e) -> deltas.offer(END_OF_STREAM));
         StreamingResponseBody body = out -> {
             try {
                 write(out, chunk(req.id(), model, created, json.createObjectNode().put("role", "assistant").put("content", ""), null));
                 while (true) {
                     String d = deltas.poll(50, TimeUnit.MILLISECONDS);
+                    if (d == END_OF_STREAM) break;
                     if (d != null) {
                         write(out, chunk(req.id(), model, created, json.createObjectNode().put("content", d), null));
                     } else if (done.isDone() && deltas.isEmpty()) {
@@ -135,6 +139,10 @@ public class ChatCompletionsController {
         };
         return ResponseEntity.ok().contentType(MediaType.TEXT_EVENT_STREAM).header("Cache-Control", "no-cache").body(body);
     }
+
+    /** Queue marker for "the request has ended"; compared by identity, so no text delta can be mistaken for it. */
+    @SuppressWarnings("StringOperationCanBeSimplified")
+    private static final String END_OF_STREAM = new String("end of stream");
 
     private ObjectNode chunk(String id, String model, long created, ObjectNode delta, String finish) {
         ObjectNode c = json.createObjectNode().put("id", id).put("object", "chat.completion.chunk").put("created", created)

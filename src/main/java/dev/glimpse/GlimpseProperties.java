@@ -23,8 +23,13 @@ public record GlimpseProperties(
         @DefaultValue EngineProps engine,
         @DefaultValue RemoteImages remoteImages) {
 
-    /** @param device cpu | cuda | auto;  @param intraOpThreads 0 lets ONNX Runtime choose */
-    public record Runtime(@DefaultValue("cpu") String device, @DefaultValue("0") int intraOpThreads) {}
+    /**
+     * @param device         cpu | cuda | auto
+     * @param intraOpThreads 0 lets ONNX Runtime choose
+     * @param allowSpinning  let ONNX Runtime's pool threads busy-wait (lower latency on an otherwise idle machine)
+     */
+    public record Runtime(@DefaultValue("cpu") String device, @DefaultValue("0") int intraOpThreads,
+                          @DefaultValue("false") boolean allowSpinning) {}
 
     /**
      * @param queueCapacity requests waiting for the engine before new ones get 429

@@ -16,7 +16,7 @@ public class ServingConfiguration {
 
     @Bean
     OrtRuntime ortRuntime(GlimpseProperties props) {
-        return new OrtRuntime(props.runtime().device(), props.runtime().intraOpThreads());
+        return new OrtRuntime(props.runtime().device(), props.runtime().intraOpThreads(), props.runtime().allowSpinning());
     }
 
     @Bean

@@ -26,8 +26,19 @@ public final class OrtRuntime {
     private final Device requested;
     private final int intraOpThreads;
     private final boolean cudaAvailable;
+    private final boolean allowSpinning;
 
     public OrtRuntime(String device, int intraOpThreads) {
+        this(device, intraOpThreads, false);
+    }
+
+    /**
+     * @param allowSpinning whether ONNX Runtime's pool threads busy-wait between parallel sections. Off by default: on a
+     *                      machine shared with other work (image workers, HTTP, other processes) spinning threads were
+     *                      measured to take a core from useful work and slow the recogniser 2-4x (bench/ocr/RESULTS.md).
+     */
+    public OrtRuntime(String device, int intraOpThreads, boolean allowSpinning) {
+        this.allowSpinning = allowSpinning;
         this.requested = parseDevice(device);
         this.intraOpThreads = intraOpThreads;
         this.env = OrtEnvironment.getEnvironment();
@@ -61,7 +72,7 @@ public final class OrtRuntime {
 
     /** Opens a session; the caller owns (closes) it. */
     public OrtSession open(Path model) {
-        return open(model, Map.of());
+        return open(model, allowSpinning ? Map.of() : Map.of("session.intra_op.allow_spinning", "0"));
     }
 
     /**

@@ -55,7 +55,7 @@ class OcrServiceTest {
     void theEndpointAnswers503WithTheCommandWhenTheModelsAreMissing(@TempDir Path dir) throws Exception {
         OcrService missing = OcrService.open(dir, new OrtRuntime("cpu", 1), PpOcrPipeline.Options.DEFAULT);
         GlimpseProperties glimpse = new GlimpseProperties(Path.of("model-cards"), "m", Path.of("data"),
-                new GlimpseProperties.Runtime("cpu", 0), new GlimpseProperties.Limits(64, 20 << 20, 40_000_000, 16384),
+                new GlimpseProperties.Runtime("cpu", 0, false), new GlimpseProperties.Limits(64, 20 << 20, 40_000_000, 16384),
                 new GlimpseProperties.EngineProps(16, 2048, 1 << 29, 1 << 28, Duration.ofMinutes(5)),
                 new GlimpseProperties.RemoteImages(false, 1 << 20, Duration.ofSeconds(10)));
         OcrProperties ocr = new OcrProperties(dir, 960, "max", 0.3, 0.5, 2.0, false, 0.5, false, 512);

@@ -2,7 +2,7 @@
 
 Module and parameter names follow the Hugging Face checkpoint, so state_dict() keys equal the real tensor names
 (vision_tower.*, multi_modal_projector.*, language_model.model.*, language_model.lm_head.weight).
-Spec: /work/shared/docs/model-families.md section 1. Everything is computed in fp32.
+Spec: ../shared/docs/model-families.md (beside the repository), section 1. Everything is computed in fp32.
 
 Unlike HF's eager MoonViT path, attention here is block-diagonal per image, so packed multi-image inputs are exact.
 """

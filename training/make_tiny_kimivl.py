@@ -30,9 +30,24 @@ SPECIAL_NAMES = {0: "[BOS]", 1: "[EOS]", 2: "<|im_end|>", 3: "<|im_user|>", 4: "
                  21: "<|media_pad|>"}
 
 
-def special_tokens():
-    """name -> id for all 256 special tokens V..V+255."""
-    return {SPECIAL_NAMES.get(k, f"<|reserved_token_{V + k}|>"): V + k for k in range(N_SPECIAL)}
+def special_tokens(v=V):
+    """name -> id for all 256 special tokens v..v+255 (Kimi's offsets; the rest are reserved)."""
+    return {SPECIAL_NAMES.get(k, f"<|reserved_token_{v + k}|>"): v + k for k in range(N_SPECIAL)}
+
+
+def tokenizer_config(v=V):
+    """tokenizer_config.json of a tiktoken checkpoint with base vocabulary v, as the Java tokenizer reads it."""
+    return {
+        "added_tokens_decoder": {
+            str(i): {"content": name, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
+                     "special": True}
+            for name, i in sorted(special_tokens(v).items(), key=lambda kv: kv[1])
+        },
+        "bos_token": "[BOS]",
+        "eos_token": "[EOS]",
+        "model_max_length": 8192,
+        "tokenizer_class": "TikTokenTokenizer",
+    }
 
 
 SPECIAL = special_tokens()
@@ -210,17 +225,7 @@ def main():
     # --- tokenizer
     ranks = bpe.train(bpe_training_texts(), V)
     bpe.save_tiktoken(os.path.join(CARD_DIR, "tiktoken.model"), ranks)
-    tok_cfg = {
-        "added_tokens_decoder": {
-            str(i): {"content": name, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
-                     "special": True}
-            for name, i in sorted(SPECIAL.items(), key=lambda kv: kv[1])
-        },
-        "bos_token": "[BOS]",
-        "eos_token": "[EOS]",
-        "model_max_length": 8192,
-        "tokenizer_class": "TikTokenTokenizer",
-    }
+    tok_cfg = tokenizer_config()
     write_json(os.path.join(CARD_DIR, "tokenizer_config.json"), tok_cfg)
     write_json(os.path.join(CARD_DIR, "config.json"), CONFIG)
     write_json(os.path.join(CARD_DIR, "preprocessor_config.json"), PREPROCESSOR_CONFIG)

@@ -48,7 +48,7 @@ import bpe  # noqa: E402
 import shapesworld as sw  # noqa: E402
 from kimivl_reference import (DeepseekV3MoE, KimiVLForConditionalGeneration, deinterleave,  # noqa: E402
                               preprocess_image, rotate_half)
-from make_tiny_kimivl import N_SPECIAL, PREPROCESSOR_CONFIG, SPECIAL_NAMES  # noqa: E402
+from make_tiny_kimivl import N_SPECIAL, PREPROCESSOR_CONFIG, special_tokens, tokenizer_config  # noqa: E402
 
 VAL_SEED = 777_777        # in-training validation images; never trained on
 EVAL_SEED = 424_242       # committed eval set (model-cards/tiny-kimi-vl/eval); never trained on
@@ -102,25 +102,6 @@ def make_config(p):
 
 # ----------------------------------------------------------------------------------------------------------------------
 # Tokenizer
-
-def special_tokens(V):
-    return {SPECIAL_NAMES.get(k, f"<|reserved_token_{V + k}|>"): V + k for k in range(N_SPECIAL)}
-
-
-def tokenizer_config(V):
-    sp = special_tokens(V)
-    return {
-        "added_tokens_decoder": {
-            str(i): {"content": name, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
-                     "special": True}
-            for name, i in sorted(sp.items(), key=lambda kv: kv[1])
-        },
-        "bos_token": "[BOS]",
-        "eos_token": "[EOS]",
-        "model_max_length": 8192,
-        "tokenizer_class": "TikTokenTokenizer",
-    }
-
 
 def bpe_texts():
     """ShapesWorld text (questions, answers, words, captions of 3000 scenes of seed 12345) + chat words + ASCII."""

@@ -21,10 +21,14 @@ public final class Sampler {
     public int sample(float[] logits) {
         if (params.greedy()) return argmax(logits);
         int n = logits.length;
-        Integer[] order = new Integer[n];
-        for (int i = 0; i < n; i++) order[i] = i;
-        // Sort by logit descending, ties by id, so the draw is a pure function of logits and seed.
-        Arrays.sort(order, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : Integer.compare(a, b));
+        // Sort by logit descending, ties by id, so the draw is a pure function of logits and seed. Each entry packs an
+        // order-preserving int of the logit (negated) above the id, so a primitive sort does it: this runs once per token
+        // over the whole vocabulary (163,840 for Kimi-VL), where boxed indices and a comparator cost ~10x more.
+        long[] packed = new long[n];
+        for (int i = 0; i < n; i++) packed[i] = ((long) ~sortable(logits[i]) << 32) | i;
+        Arrays.sort(packed);
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = (int) packed[i];
         int keep = params.topK() > 0 ? Math.min(params.topK(), n) : n;
         double max = logits[order[0]];
         double[] p = new double[keep];
@@ -51,6 +55,12 @@ public final class Sampler {
             if (r < 0) return order[i];
         }
         return order[cut - 1];
+    }
+
+    /** An int whose signed order is the float's numeric order (-0.0 counted as 0.0, as {@code !=} does). */
+    private static int sortable(float f) {
+        int bits = Float.floatToIntBits(f + 0.0f);
+        return bits ^ ((bits >> 31) & 0x7fffffff);
     }
 
     static int argmax(float[] v) {

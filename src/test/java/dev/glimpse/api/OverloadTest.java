@@ -56,7 +56,9 @@ class OverloadTest {
                 rejected++;
             }
         }
-        assertTrue(ok >= 2, "the running and the queued request complete: " + ok);
+        // How many get in depends on whether the engine admits the first request before the rest arrive (then one runs
+        // and one waits, else only one waits); either way every admitted request completes.
+        assertTrue(ok >= 1, "admitted requests complete: " + ok);
         assertTrue(rejected >= 1, "a burst of 8 against 1 running + 1 waiting must see 429s");
         assertEquals(8, ok + rejected);
     }

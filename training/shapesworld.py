@@ -147,6 +147,7 @@ def scene(seed, index, size=None, p_text=0.5):
             d.polygon([(x0, y1), (x1, y1), (x0 + (x1 - x0) / 2, y0)], fill=sh["rgb"])
     word = None
     text_box = None
+    text_font_px = None
     if rng.random() < p_text:
         w = rng.choice(WORDS)
         cap = rng.randint(12, 28)
@@ -162,11 +163,21 @@ def scene(seed, index, size=None, p_text=0.5):
             box = (x, y, x + tw, y + th)
             if all(_apart(box, sh["box"]) for sh in shapes):
                 d.text((x - bx0, y - by0), w, font=f, fill=(g, g, g))
-                word, text_box = w, box
+                word, text_box, text_font_px = w, box, round(cap / CAP_RATIO)
                 break
     shapes.sort(key=lambda sh: sh["cx"])
-    return {"image": img, "W": W, "H": H, "shapes": shapes, "word": word, "text_box": text_box, "seed": seed,
-            "index": index}
+    return {"image": img, "W": W, "H": H, "shapes": shapes, "word": word, "text_box": text_box,
+            "text_font_px": text_font_px, "seed": seed, "index": index}
+
+
+def letter_centres(sc):
+    """x of each letter's horizontal centre in image pixels (the word is drawn at text_box's left edge)."""
+    if not sc["word"]:
+        return []
+    f = font(sc["text_font_px"])
+    x0 = sc["text_box"][0] - f.getbbox(sc["word"])[0]
+    w = sc["word"]
+    return [x0 + f.getlength(w[:i]) + f.getlength(w[i]) / 2 for i in range(len(w))]
 
 
 def caption(sc):

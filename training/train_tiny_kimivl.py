@@ -216,7 +216,7 @@ def build_batch(items, tok, pack_to=512):
     segment = torch.full((B, S), -1, dtype=torch.long)
     labels = torch.full((B, S), -100, dtype=torch.long)
     label_task = torch.full((B, S), -1, dtype=torch.long)
-    pix, grids, branch_item = [], [], {}
+    pix, grids, img_order, branch_item = [], [], [], {}
     for i, r in enumerate(rows):
         off, boff = 0, 0
         for j, g in enumerate(r):
@@ -235,6 +235,7 @@ def build_batch(items, tok, pack_to=512):
             off += n
             pix.append(g["pix"])
             grids.append(g["grid"])
+            img_order.append(g["k"])
     idx = torch.arange(S)
     causal = idx[None, :] <= idx[:, None]  # key <= query in sequence order
     bq, bk = branch[:, :, None], branch[:, None, :]
@@ -243,7 +244,7 @@ def build_batch(items, tok, pack_to=512):
     allowed = allowed | torch.eye(S, dtype=torch.bool)[None]  # padding rows attend to themselves
     return {"pixel_values": torch.cat(pix), "grids": grids, "input_ids": input_ids, "positions": positions,
             "mask": allowed[:, None], "labels": labels, "label_task": label_task, "branch": branch,
-            "branch_item": branch_item}
+            "branch_item": branch_item, "img_order": img_order}
 
 
 def sample_item(seed, index, extreme_frac, rng):
@@ -281,8 +282,9 @@ def mla_tree(attn, x, pos, mask):
     return attn.o_proj(out)
 
 
-def tree_hidden(model, batch):
-    feats = model.image_features(batch["pixel_values"], batch["grids"])
+def tree_hidden(model, batch, feats=None):
+    if feats is None:
+        feats = model.image_features(batch["pixel_values"], batch["grids"])
     x = model.merge_embeddings(batch["input_ids"], feats)
     lm = model.language_model.model
     for layer in lm.layers:
@@ -291,9 +293,9 @@ def tree_hidden(model, batch):
     return lm.norm(x)
 
 
-def tree_loss(model, batch, task_weights=None):
+def tree_loss(model, batch, task_weights=None, feats=None):
     """Returns (weighted mean CE over answer tokens, per-position correctness info)."""
-    h = tree_hidden(model, batch)
+    h = tree_hidden(model, batch, feats)
     sel = batch["labels"] != -100
     logits = model.language_model.lm_head(h[sel])
     tgt = batch["labels"][sel]
@@ -304,6 +306,66 @@ def tree_loss(model, batch, task_weights=None):
     else:
         loss = ce.mean()
     return loss, logits, sel
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Auxiliary dense supervision of the image features (training only; the head is not part of the checkpoint)
+#
+# Learning from the answers alone, the model sat at chance for 450 steps (the question-answer loss says nothing about
+# *where* to look, and a from-scratch encoder has no features worth looking at). A linear head on every projected image
+# token (the decoder's input) predicts what lies under it: the colour and kind of a shape whose centre falls in the
+# token's 28x28 cell (background where no shape touches the cell, ignored where one touches it but is centred
+# elsewhere), whether the word covers the cell, and which letters are centred in it. This makes the features linearly
+# readable by the decoder from the first steps; on a colour-only probe (112x112 images, batch 16, lr 1e-3) held-out
+# colour accuracy went from chance (13-26% up to step 250) to 40% at step 100 and rising.
+
+AUX_COLOURS = len(sw.COLOR_NAMES) + 1   # + background
+AUX_KINDS = len(sw.SHAPES) + 1          # + background
+AUX_LETTERS = 26
+AUX_OUT = AUX_COLOURS + AUX_KINDS + 2 + AUX_LETTERS
+CELL = 28                               # patch 14 x merge 2: one projected token covers 28x28 input pixels
+
+
+def aux_labels(sc, grid):
+    """Per projected token of one image (row-major over the merged grid): colour, kind, text (long), letters (26 float,
+    -1 where not a text cell). Pixel coordinates map to cells directly because ShapesWorld images are never resized
+    (448x448 is 1024 patches, below in_token_limit)."""
+    gh, gw = grid
+    H, W = gh // 2, gw // 2
+    colour = torch.full((H, W), AUX_COLOURS - 1, dtype=torch.long)
+    kind = torch.full((H, W), AUX_KINDS - 1, dtype=torch.long)
+    text = torch.zeros((H, W), dtype=torch.long)
+    letters = torch.full((H, W, AUX_LETTERS), -1.0)
+    for sh in sc["shapes"]:
+        x0, y0, x1, y1 = sh["box"]
+        colour[y0 // CELL:(y1 - 1) // CELL + 1, x0 // CELL:(x1 - 1) // CELL + 1] = -100
+        kind[y0 // CELL:(y1 - 1) // CELL + 1, x0 // CELL:(x1 - 1) // CELL + 1] = -100
+    for sh in sc["shapes"]:
+        x0, y0, x1, y1 = sh["box"]
+        r, c = (y0 + y1) // 2 // CELL, int(sh["cx"]) // CELL
+        colour[r, c] = sw.COLOR_NAMES.index(sh["color"])
+        kind[r, c] = sw.SHAPES.index(sh["kind"])
+    if sc["word"]:
+        x0, y0, x1, y1 = sc["text_box"]
+        rows, cols = slice(y0 // CELL, (y1 - 1) // CELL + 1), slice(x0 // CELL, (x1 - 1) // CELL + 1)
+        text[rows, cols] = 1
+        letters[rows, cols] = 0.0
+        for ch, x in zip(sc["word"], sw.letter_centres(sc)):
+            letters[rows, min(W - 1, int(x) // CELL), ord(ch) - ord("a")] = 1.0
+    return colour.flatten(), kind.flatten(), text.flatten(), letters.reshape(H * W, AUX_LETTERS)
+
+
+def aux_loss(head, feats, scenes, batch):
+    """feats (N, hidden) in the batch's image order; scenes indexed like build_batch's items."""
+    labs = [aux_labels(scenes[k], grid) for k, grid in zip(batch["img_order"], batch["grids"])]
+    colour, kind, text, letters = (torch.cat(x) for x in zip(*labs))
+    out = head(feats)
+    c, k, t, l = out.split([AUX_COLOURS, AUX_KINDS, 2, AUX_LETTERS], dim=-1)
+    on = letters[:, 0] >= 0
+    loss = F.cross_entropy(c, colour) + F.cross_entropy(k, kind) + F.cross_entropy(t, text)
+    if bool(on.any()):
+        loss = loss + F.binary_cross_entropy_with_logits(l[on], letters[on])
+    return loss
 
 
 def exact_match(batch, logits, sel):
@@ -498,7 +560,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=12)
-    ap.add_argument("--lr", type=float, default=1.5e-3)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the dense image-feature loss (0: off)")
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--extreme-frac", type=float, default=0.15)
@@ -520,6 +583,7 @@ def main():
         for k in ("model", "seed", "steps", "batch", "lr", "warmup", "wd", "extreme_frac", "eval_every", "val_normal",
                   "val_extreme", "log_every", "ckpt_minutes"):
             setattr(a, k, saved[k])
+        a.aux_weight = saved.get("aux_weight", 0.0)  # runs from before the auxiliary loss had none
     else:
         if os.path.exists(ckpt_path):
             raise SystemExit(f"{ckpt_path} exists: use --resume or a new --run")
@@ -548,14 +612,17 @@ def main():
     for moe in moe_layers(model):
         moe.gate.e_score_correction_bias.requires_grad_(False)
     n_params = sum(p.numel() for p in model.parameters())
-    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() < 2]
+    aux_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], AUX_OUT)
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() >= 2] + [aux_head.weight]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() < 2] + [aux_head.bias]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     step, wall, best = 0, 0.0, -1.0
     if a.resume:
         ck = torch.load(ckpt_path)
         model.load_state_dict(ck["model"])
+        if "aux_head" in ck:
+            aux_head.load_state_dict(ck["aux_head"])
         opt.load_state_dict(ck["opt"])
         step, wall, best = ck["step"], ck["wall"], ck["best"]
         torch.set_rng_state(ck["torch_rng"])
@@ -568,7 +635,8 @@ def main():
     val = val_items(a.val_normal, a.val_extreme)
 
     def save_ckpt():
-        atomic_save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "wall": wall, "best": best,
+        atomic_save({"model": model.state_dict(), "aux_head": aux_head.state_dict(), "opt": opt.state_dict(),
+                     "step": step, "wall": wall, "best": best,
                      "torch_rng": torch.get_rng_state(), "py_rng": random.getstate()}, ckpt_path)
 
     def run_eval():
@@ -585,23 +653,30 @@ def main():
 
     model.train()
     last_ckpt = time.time()
-    t_log, loss_acc, n_acc, calls = time.time(), 0.0, 0, 0
+    t_log, loss_acc, aux_acc, n_acc, calls = time.time(), 0.0, 0.0, 0, 0
     while step < a.steps:
         t_step = time.time()
         rng = random.Random(train_seed * 100_003 + step)
-        items = []
+        items, scenes = [], []
         for i in range(a.batch):
             sc, qas = sample_item(train_seed, step * a.batch + i, a.extreme_frac, rng)
             items.append((sc["image"], qas))
+            scenes.append(sc)
         batch = build_batch(items, tok)
         lr = lr_at(step, a.steps, a.lr, a.warmup)
         for g in opt.param_groups:
             g["lr"] = lr
         set_record(model, True)
-        loss, _, _ = tree_loss(model, batch, task_weight_vector(step / a.steps))
+        feats = model.image_features(batch["pixel_values"], batch["grids"])
+        loss, _, _ = tree_loss(model, batch, task_weight_vector(step / a.steps), feats)
+        total = loss
+        if a.aux_weight > 0:
+            la = aux_loss(aux_head, feats, scenes, batch)
+            total = loss + a.aux_weight * la
+            aux_acc += float(la)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        total.backward()
+        gn = torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(aux_head.parameters()), 1.0)
         opt.step()
         balance_update(model)
         set_record(model, False)
@@ -612,10 +687,11 @@ def main():
         n_acc += 1
         if step % a.log_every == 0:
             dt = time.time() - t_log
-            log(a.run, {"event": "train", "step": step, "loss": round(loss_acc / n_acc, 4), "lr": round(lr, 6),
+            log(a.run, {"event": "train", "step": step, "loss": round(loss_acc / n_acc, 4),
+                        "aux_loss": round(aux_acc / n_acc, 4), "lr": round(lr, 6),
                         "gnorm": round(float(gn), 3), "steps_per_s": round(n_acc / dt, 3),
                         "wall_min": round(wall / 60, 2)})
-            t_log, loss_acc, n_acc = time.time(), 0.0, 0
+            t_log, loss_acc, aux_acc, n_acc = time.time(), 0.0, 0.0, 0
         if step % a.eval_every == 0 or step == a.steps:
             t0 = time.time()
             run_eval()

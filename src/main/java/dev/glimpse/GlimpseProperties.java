@@ -5,13 +5,15 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Server configuration ({@code glimpse.*} in application.properties, environment or command line).
  *
  * @param modelDir directory holding model-cards/&lt;name&gt;/
  * @param model    the card to serve
- * @param dataDir  writable state: the converted-graph cache
+ * @param dataDir  writable state: the converted-graph cache, the job database (unless spring.datasource.url names
+ *                 another), uploaded files
  */
 @ConfigurationProperties("glimpse")
 public record GlimpseProperties(
@@ -21,7 +23,8 @@ public record GlimpseProperties(
         @DefaultValue Runtime runtime,
         @DefaultValue Limits limits,
         @DefaultValue EngineProps engine,
-        @DefaultValue RemoteImages remoteImages) {
+        @DefaultValue RemoteImages remoteImages,
+        @DefaultValue Jobs jobs) {
 
     /**
      * @param device         cpu | cuda | auto
@@ -56,4 +59,21 @@ public record GlimpseProperties(
     /** Remote http(s) image URLs: off unless enabled; then fetched with caps, never from loopback or private addresses. */
     public record RemoteImages(@DefaultValue("false") boolean enabled, @DefaultValue("10485760") long maxBytes,
                                @DefaultValue("10s") Duration timeout) {}
+
+    /**
+     * Batches and caption jobs.
+     *
+     * @param maxInFlight      items of the running job kept inside the engine at once (keep it below queueCapacity so
+     *                         interactive requests still get in)
+     * @param captionRoots     server folders a caption job may read (and everything below them); empty: folder sources off
+     * @param captionPrompt    prompt of a caption job that names none
+     * @param captionMaxTokens max_tokens of a caption job that names none
+     * @param maxZipBytes      uncompressed bytes of an uploaded zip source
+     * @param maxZipEntries    files in an uploaded zip source
+     * @param maxBatchLines    requests in one batch input file (OpenAI's limit)
+     */
+    public record Jobs(@DefaultValue("32") int maxInFlight, @DefaultValue List<Path> captionRoots,
+                       @DefaultValue("Describe the image.") String captionPrompt,
+                       @DefaultValue("64") int captionMaxTokens, @DefaultValue("2147483648") long maxZipBytes,
+                       @DefaultValue("100000") int maxZipEntries, @DefaultValue("50000") int maxBatchLines) {}
 }

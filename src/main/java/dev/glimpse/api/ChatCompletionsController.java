@@ -4,11 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.glimpse.GlimpseProperties;
 import dev.glimpse.engine.GenerationResult;
 import dev.glimpse.engine.PreparedRequest;
 import dev.glimpse.engine.ServedModel;
-import dev.glimpse.error.GlimpseException;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -20,8 +18,6 @@ import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBo
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -34,14 +30,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public class ChatCompletionsController {
 
     private final ServedModel served;
-    private final ImageSourceResolver images;
+    private final ChatService chats;
     private final ObjectMapper json;
 
-    public ChatCompletionsController(ServedModel served, GlimpseProperties props, ObjectMapper json) {
+    public ChatCompletionsController(ServedModel served, ChatService chats, ObjectMapper json) {
         this.served = served;
+        this.chats = chats;
         this.json = json;
-        GlimpseProperties.Limits l = props.limits();
-        this.images = new ImageSourceResolver(props.remoteImages(), l.maxImageBytes());
     }
 
     @GetMapping("/v1/models")
@@ -56,33 +51,12 @@ public class ChatCompletionsController {
 
     @PostMapping(path = "/v1/chat/completions", consumes = MediaType.APPLICATION_JSON_VALUE)
     public ResponseEntity<StreamingResponseBody> complete(@RequestBody JsonNode body) throws Exception {
-        String model = ChatRequestParser.modelName(body);
-        if (!model.equals(served.card().name())) {
-            throw GlimpseException.notFound("model_not_found", "model",
-                    "model '" + model + "' does not exist; available: [" + served.card().name() + "]");
-        }
-        ChatRequestParser.ParsedChat chat = ChatRequestParser.parse(body, served.card());
-        if (chat.images().size() > served.card().maxImages()) {
-            throw GlimpseException.invalid("too_many_images", "messages", "this request has " + chat.images().size()
-                    + " images; model " + model + " accepts at most " + served.card().maxImages());
-        }
-        List<ServedModel.ImageInput> inputs = new ArrayList<>(chat.images().size());
-        for (ChatRequestParser.ImageRef ref : chat.images()) {
-            inputs.add(new ServedModel.ImageInput(images.resolve(ref.url(), ref.param()), ref.param()));
-        }
-        PreparedRequest req = served.prepare(chat.messages(), inputs, chat.params());
-        long created = System.currentTimeMillis() / 1000;
-        if (chat.stream()) return stream(req, model, created, chat.includeUsage());
+        ChatService.Prepared p = chats.prepare(body);
+        if (p.stream()) return stream(p.request(), p.model(), p.created(), p.includeUsage());
 
-        GenerationResult r = await(served.submit(req, dev.glimpse.engine.TokenSink.NONE, () -> false));
-        ObjectNode root = json.createObjectNode().put("id", req.id()).put("object", "chat.completion")
-                .put("created", created).put("model", model);
-        ObjectNode choice = root.putArray("choices").addObject().put("index", 0);
-        choice.putObject("message").put("role", "assistant").put("content", r.text());
-        choice.put("finish_reason", r.finishReason().wire());
-        usage(root.putObject("usage"), r);
+        GenerationResult r = await(chats.generate(p, dev.glimpse.engine.TokenSink.NONE, () -> false));
         // One return type for both modes: Spring picks the streaming handler from the declared type.
-        byte[] bytes = json.writeValueAsBytes(root);
+        byte[] bytes = json.writeValueAsBytes(chats.completionJson(p, r));
         return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).contentLength(bytes.length).body(out -> out.write(bytes));
     }
 
@@ -115,7 +89,7 @@ public class ChatCompletionsController {
                     ObjectNode u = json.createObjectNode().put("id", req.id()).put("object", "chat.completion.chunk")
                             .put("created", created).put("model", model);
                     u.putArray("choices");
-                    usage(u.putObject("usage"), r);
+                    ChatService.usage(u.putObject("usage"), r);
                     write(out, u);
                 }
                 out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
@@ -159,17 +133,11 @@ public class ChatCompletionsController {
         out.flush();
     }
 
-    private static void usage(ObjectNode u, GenerationResult r) {
-        u.put("prompt_tokens", r.promptTokens()).put("completion_tokens", r.completionTokens())
-                .put("total_tokens", r.promptTokens() + r.completionTokens());
-    }
-
     private static GenerationResult await(CompletableFuture<GenerationResult> f) throws Exception {
         try {
             return f.get();
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof GlimpseException g) throw g;
-            throw GlimpseException.internal("generation failed: " + e.getCause().getMessage(), e.getCause());
+            throw ChatService.unwrap(e);
         }
     }
 }

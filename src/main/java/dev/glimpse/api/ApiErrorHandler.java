@@ -42,7 +42,7 @@ public class ApiErrorHandler {
     /** A multipart upload over spring.servlet.multipart.max-file-size / max-request-size. */
     @ExceptionHandler(MaxUploadSizeExceededException.class)
     public ResponseEntity<ObjectNode> uploadTooLarge(MaxUploadSizeExceededException e) {
-        return error(HttpStatus.PAYLOAD_TOO_LARGE, "image_too_large", "the upload is larger than the server accepts: " + e.getMessage());
+        return error(HttpStatus.PAYLOAD_TOO_LARGE, "upload_too_large", "the upload is larger than the server accepts: " + e.getMessage());
     }
 
     @ExceptionHandler(HttpMediaTypeNotSupportedException.class)

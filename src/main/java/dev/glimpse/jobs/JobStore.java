@@ -68,18 +68,16 @@ public final class JobStore {
     /** Newest first; {@code after} is the id of the last job of the previous page (OpenAI's cursor), or null. */
     public List<Job> jobs(String kind, String after, int limit) {
         if (after == null) {
-            return jdbc.query("SELECT * FROM jobs WHERE kind = ? ORDER BY created_at DESC, id DESC LIMIT ?", JOB, kind, limit);
+            return jdbc.query("SELECT * FROM jobs WHERE kind = ? ORDER BY seq DESC LIMIT ?", JOB, kind, limit);
         }
-        Optional<Job> a = job(after);
-        if (a.isEmpty()) return List.of();
-        return jdbc.query("SELECT * FROM jobs WHERE kind = ? AND (created_at < ? OR (created_at = ? AND id < ?)) "
-                + "ORDER BY created_at DESC, id DESC LIMIT ?", JOB, kind, a.get().createdAt(), a.get().createdAt(), after, limit);
+        return jdbc.query("SELECT * FROM jobs WHERE kind = ? AND seq < (SELECT seq FROM jobs WHERE id = ?) ORDER BY seq DESC LIMIT ?",
+                JOB, kind, after, limit);
     }
 
     /** Jobs the runner still owes work, oldest first (FIFO across server restarts). */
     public List<Job> unfinishedJobs() {
         return jdbc.query("SELECT * FROM jobs WHERE status IN ('validating','in_progress','finalizing','cancelling') "
-                + "ORDER BY created_at, id", JOB);
+                + "ORDER BY seq", JOB);
     }
 
     /** Moves a job between states; returns false if it was not in {@code from} (e.g. cancelled meanwhile, or deleted). */
@@ -152,6 +150,13 @@ public final class JobStore {
                     : "UPDATE jobs SET failed = failed + 1, tokens = tokens + ? WHERE id = ?", tokens, jobId);
             return true;
         }));
+    }
+
+    /** Bytes of the JSONL rendered from the finished items of one state (COMPLETED or FAILED): lines + newlines. */
+    public long resultBytes(String jobId, int state) {
+        Long n = jdbc.queryForObject("SELECT COALESCE(SUM(OCTET_LENGTH(result) + 1), 0) FROM job_items WHERE job_id = ? AND state = ?",
+                Long.class, jobId, state);
+        return n == null ? 0 : n;
     }
 
     /** Streams finished items of one state (COMPLETED or FAILED, or -1 for both) in index order, without loading all. */

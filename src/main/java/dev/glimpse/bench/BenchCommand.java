@@ -93,6 +93,7 @@ public final class BenchCommand {
         if (opt.wants("preprocess")) preprocess(card, cores, inputs);
         if (opt.wants("decode") || opt.wants("context") || opt.wants("batch")) engine(card, runtime, promptJpeg, inputs);
         if (opt.wants("ttft") || opt.wants("throughput")) http(card, cardDir, threads, promptJpeg);
+        if (opt.wants("jobs")) jobs(card, runtime);
 
         report.machine().put("loadavg_after", loadavg());
         if (opt.wants("preprocess") || opt.wants("decode")) {
@@ -103,6 +104,29 @@ public final class BenchCommand {
         if (opt.json() != null) {
             report.writeJson(opt.json());
             log("wrote %s", opt.json());
+        }
+    }
+
+    /** Caption-job throughput vs the engine's best on the same images (see {@link JobsBench}). */
+    private void jobs(ModelCard card, OrtRuntime runtime) throws Exception {
+        int n = opt.preImages();
+        log("caption jobs: %d %dx%d JPEGs per run, %d tokens each, %d runs", n, opt.imageW(), opt.imageH(), opt.maxTokens(), opt.runs());
+        JobsBench jb = new JobsBench(card, runtime, opt.dataDir().resolve("graphs"), opt.outDir().resolve("jobs"), m -> log("%s", m));
+        try {
+            JobsBench.Result r = jb.run(n, opt.imageW(), opt.imageH(), opt.maxTokens(), opt.runs(), new int[] {16, 32, 64});
+            double engine = Stats.median(r.engineBest());
+            double job = Stats.median(r.job());
+            report.section("caption jobs: " + n + " JPEGs " + opt.imageW() + "x" + opt.imageH() + " per run, " + opt.maxTokens()
+                    + " tokens each, fresh images every run");
+            report.add("engine_best_images_per_s", "engine best (straight into the engine, window " + r.window() + ")", engine,
+                    "img/s", "median over runs", r.engineBest());
+            report.add("caption_job_images_per_s", "caption job (runner + H2 store, created -> completed)", job, "img/s",
+                    "median over runs", r.job());
+            double[] ratios = new double[r.job().length];
+            for (int i = 0; i < ratios.length; i++) ratios[i] = r.job()[i] / r.engineBest()[i];
+            report.add("caption_job_vs_engine", "caption job / engine best", job / engine, "x", "target >= 0.8", ratios);
+        } finally {
+            jb.close();
         }
     }
 

@@ -34,7 +34,7 @@ record BenchOptions(String model, Path modelDir, Path dataDir, Path outDir, Path
                     int contextDecodeTokens, int imageW, int imageH, int preImages, int preW, int preH, int resizeLimit,
                     int phaseTimeoutS, List<String> serverJvmArgs) {
 
-    static final List<String> MEASUREMENTS = List.of("preprocess", "decode", "context", "batch", "ttft", "throughput");
+    static final List<String> MEASUREMENTS = List.of("preprocess", "decode", "context", "batch", "ttft", "throughput", "jobs");
 
     static final String USAGE = """
             usage: java -jar glimpse.jar bench [options]
@@ -44,7 +44,8 @@ record BenchOptions(String model, Path modelDir, Path dataDir, Path outDir, Path
               --out-dir DIR           generated images, inputs.json for bench/*.py, server log (default data/bench)
               --json FILE             also write the report as JSON
               --runs N                runs per measurement; figures are medians (default 5)
-              --only A,B              subset of: preprocess, decode, context, batch, ttft, throughput (memory = throughput)
+              --only A,B              subset of: preprocess, decode, context, batch, ttft, throughput (memory = throughput),
+                                      jobs (caption-job throughput vs the engine's best; --pre-images images of --image size)
               --max-tokens N          tokens per decode / HTTP request, stop tokens ignored (default 64)
               --clients N             concurrent streaming clients of the load phase (default 16)
               --requests N            requests per client per load phase (default 3)

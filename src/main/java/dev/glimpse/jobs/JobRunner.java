@@ -7,6 +7,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
@@ -184,6 +185,7 @@ public final class JobRunner implements AutoCloseable {
                 return;
             }
             Done d = done.poll(50, TimeUnit.MILLISECONDS);
+            List<JobStore.Finished> finished = new ArrayList<>();
             while (d != null) {
                 inFlight.remove(d.item().idx());
                 if (d.error() != null) {
@@ -193,14 +195,16 @@ public final class JobRunner implements AutoCloseable {
                         retryAfter = System.currentTimeMillis() + RETRY_BACKOFF_MS;
                     } else if (!cancelled.get()) {
                         log.warn("job {} item {}: {}", job.id(), d.item().idx(), g.getMessage());
-                        store.finishItem(job.id(), d.item().idx(), false, kind.failure(job, d.item(), g), 0, now());
+                        finished.add(new JobStore.Finished(d.item().idx(), false, kind.failure(job, d.item(), g), 0));
                     }
                 } else {
                     // A result that arrives after a cancel is still real work: keep it (OpenAI keeps completed requests).
-                    store.finishItem(job.id(), d.item().idx(), d.outcome().ok(), d.outcome().result(), d.outcome().tokens(), now());
+                    JobKind.Outcome o = d.outcome();
+                    finished.add(new JobStore.Finished(d.item().idx(), o.ok(), o.result(), o.tokens()));
                 }
                 d = done.poll();
             }
+            store.finishItems(job.id(), finished, now());   // one commit for everything that came back
         }
     }
 

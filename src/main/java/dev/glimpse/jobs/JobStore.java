@@ -142,14 +142,35 @@ public final class JobStore {
      * in which case nothing changes.
      */
     public boolean finishItem(String jobId, int idx, boolean ok, String result, int tokens, long now) {
-        return Boolean.TRUE.equals(tx.execute(s -> {
-            int n = jdbc.update("UPDATE job_items SET state = ?, result = ?, tokens = ?, finished_at = ? "
-                    + "WHERE job_id = ? AND idx = ? AND state = 0", ok ? COMPLETED : FAILED, result, tokens, now, jobId, idx);
-            if (n == 0) return false;
-            jdbc.update(ok ? "UPDATE jobs SET completed = completed + 1, tokens = tokens + ? WHERE id = ?"
-                    : "UPDATE jobs SET failed = failed + 1, tokens = tokens + ? WHERE id = ?", tokens, jobId);
-            return true;
-        }));
+        return Boolean.TRUE.equals(tx.execute(s -> finishItemInTx(jobId, idx, ok, result, tokens, now)));
+    }
+
+    /** One finished item for {@link #finishItems}. */
+    public record Finished(int idx, boolean ok, String result, int tokens) {}
+
+    /**
+     * {@link #finishItem} for several items in one transaction (one commit, one write: the runner records everything
+     * that came back since its last look together). Returns how many were recorded.
+     */
+    public int finishItems(String jobId, List<Finished> items, long now) {
+        if (items.isEmpty()) return 0;
+        Integer n = tx.execute(s -> {
+            int recorded = 0;
+            for (Finished f : items) {
+                if (finishItemInTx(jobId, f.idx(), f.ok(), f.result(), f.tokens(), now)) recorded++;
+            }
+            return recorded;
+        });
+        return n == null ? 0 : n;
+    }
+
+    private boolean finishItemInTx(String jobId, int idx, boolean ok, String result, int tokens, long now) {
+        int n = jdbc.update("UPDATE job_items SET state = ?, result = ?, tokens = ?, finished_at = ? "
+                + "WHERE job_id = ? AND idx = ? AND state = 0", ok ? COMPLETED : FAILED, result, tokens, now, jobId, idx);
+        if (n == 0) return false;
+        jdbc.update(ok ? "UPDATE jobs SET completed = completed + 1, tokens = tokens + ? WHERE id = ?"
+                : "UPDATE jobs SET failed = failed + 1, tokens = tokens + ? WHERE id = ?", tokens, jobId);
+        return true;
     }
 
     /** Bytes of the JSONL rendered from the finished items of one state (COMPLETED or FAILED): lines + newlines. */

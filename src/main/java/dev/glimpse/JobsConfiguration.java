@@ -10,7 +10,7 @@ import dev.glimpse.jobs.Captioner;
 import dev.glimpse.jobs.FileStore;
 import dev.glimpse.jobs.JobRunner;
 import dev.glimpse.jobs.JobStore;
-import org.flywaydb.core.Flyway;
+import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
@@ -55,9 +55,14 @@ public class JobsConfiguration {
         return ds;
     }
 
+    /**
+     * Created after the database initializers (Flyway's migrate) have run, so the runner, which starts with the store,
+     * never queries a schema that is missing or not yet migrated. (Injecting the Flyway bean is not enough: migrate
+     * runs in a separate initializer bean.)
+     */
     @Bean
-    JobStore jobStore(DataSource ds, PlatformTransactionManager txm, Flyway flyway) {
-        // Depends on Flyway so the schema is migrated before the store (and the runner) touch it.
+    @DependsOnDatabaseInitialization
+    JobStore jobStore(DataSource ds, PlatformTransactionManager txm) {
         return new JobStore(new JdbcTemplate(ds), new TransactionTemplate(txm));
     }
 

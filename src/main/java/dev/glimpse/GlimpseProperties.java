@@ -71,9 +71,11 @@ public record GlimpseProperties(
      * @param maxZipBytes      uncompressed bytes of an uploaded zip source
      * @param maxZipEntries    files in an uploaded zip source
      * @param maxBatchLines    requests in one batch input file (OpenAI's limit)
+     * @param instanceId       this server's name when several share one job database (blank: host name + data dir)
      */
     public record Jobs(@DefaultValue("32") int maxInFlight, @DefaultValue List<Path> captionRoots,
                        @DefaultValue("Describe the image.") String captionPrompt,
                        @DefaultValue("64") int captionMaxTokens, @DefaultValue("2147483648") long maxZipBytes,
-                       @DefaultValue("100000") int maxZipEntries, @DefaultValue("50000") int maxBatchLines) {}
+                       @DefaultValue("100000") int maxZipEntries, @DefaultValue("50000") int maxBatchLines,
+                       @DefaultValue("") String instanceId) {}
 }

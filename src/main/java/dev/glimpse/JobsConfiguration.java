@@ -94,6 +94,22 @@ public class JobsConfiguration {
 
     @Bean(initMethod = "start", destroyMethod = "close")
     JobRunner jobRunner(JobStore store, BatchKind batches, CaptionKind captions, GlimpseProperties props) {
-        return new JobRunner(store, List.of(batches, captions), props.jobs().maxInFlight(), Clock.systemUTC());
+        return new JobRunner(store, List.of(batches, captions), props.jobs().maxInFlight(), Clock.systemUTC(), instanceId(props));
+    }
+
+    /**
+     * Who claims jobs in a shared database: glimpse.jobs.instance-id, else host name + data directory, which a restarted
+     * server keeps (so it takes its unfinished jobs back at once) and two servers on one machine do not share.
+     */
+    static String instanceId(GlimpseProperties props) {
+        if (!props.jobs().instanceId().isBlank()) return props.jobs().instanceId();
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "localhost";
+        }
+        String id = host + ":" + props.dataDir().toAbsolutePath().normalize();
+        return id.length() > 250 ? id.substring(0, 250) : id;
     }
 }

@@ -30,7 +30,10 @@ CREATE TABLE jobs (
     finished_at     BIGINT,
     cancelling_at   BIGINT,
     -- wall seconds spent running, summed over server lifetimes (rate and ETA survive restarts)
-    run_seconds     DOUBLE PRECISION NOT NULL DEFAULT 0
+    run_seconds     DOUBLE PRECISION NOT NULL DEFAULT 0,
+    -- the server instance working on the job and until when its claim holds (several servers may share PostgreSQL)
+    owner           VARCHAR(256),
+    lease_until     BIGINT
 );
 
 CREATE INDEX jobs_by_status ON jobs (status, seq);

@@ -124,7 +124,7 @@ final class JobsBench {
             String spec = json.createObjectNode().<com.fasterxml.jackson.databind.node.ObjectNode>set("source",
                     json.createObjectNode().put("type", "folder").put("path", dir.toAbsolutePath().toString()))
                     .put("prompt", "Describe the image.").put("max_tokens", maxTokens).toString();
-            try (JobRunner runner = new JobRunner(store, List.of(kind), window, Clock.systemUTC())) {
+            try (JobRunner runner = new JobRunner(store, List.of(kind), window, Clock.systemUTC(), "bench")) {
                 runner.start();
                 long t0 = System.nanoTime();
                 store.insertJob(Job.create("capjob_bench" + run, Job.CAPTION, served.card().name(), spec, System.currentTimeMillis() / 1000));

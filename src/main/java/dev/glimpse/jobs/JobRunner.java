@@ -35,8 +35,12 @@ public final class JobRunner implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
     private static final long RETRY_BACKOFF_MS = 200;
+    /** A claim outlives its last renewal by this long; renewed every {@link #RENEW_SECONDS} while the job runs. */
+    static final long LEASE_SECONDS = 60;
+    private static final long RENEW_SECONDS = 10;
 
     private final JobStore store;
+    private final String owner;
     private final Map<String, JobKind> kinds = new HashMap<>();
     private final int maxInFlight;
     private final Clock clock;
@@ -48,8 +52,10 @@ public final class JobRunner implements AutoCloseable {
 
     private record Done(Item item, JobKind.Outcome outcome, Throwable error) {}
 
-    public JobRunner(JobStore store, List<JobKind> kinds, int maxInFlight, Clock clock) {
+    /** @param owner this server's instance id: stable across restarts of the same server (see {@link JobStore#claim}) */
+    public JobRunner(JobStore store, List<JobKind> kinds, int maxInFlight, Clock clock, String owner) {
         this.store = store;
+        this.owner = owner;
         for (JobKind k : kinds) this.kinds.put(k.kind(), k);
         this.maxInFlight = Math.max(1, maxInFlight);
         this.clock = clock;
@@ -76,15 +82,25 @@ public final class JobRunner implements AutoCloseable {
     private void loop() {
         while (!stopping.get()) {
             try {
-                List<Job> jobs = store.unfinishedJobs();
-                if (jobs.isEmpty()) {
+                Job claimed = null;
+                for (Job j : store.unfinishedJobs()) {
+                    if (store.claim(j.id(), owner, now(), LEASE_SECONDS)) {
+                        claimed = j;
+                        break;
+                    }
+                }
+                if (claimed == null) {
                     synchronized (wake) {
                         if (!signalled) wake.wait(1000);
                         signalled = false;
                     }
                     continue;
                 }
-                run(jobs.get(0));
+                try {
+                    run(claimed);
+                } finally {
+                    store.release(claimed.id(), owner);
+                }
             } catch (InterruptedException e) {
                 return;
             } catch (Exception e) {
@@ -138,6 +154,7 @@ public final class JobRunner implements AutoCloseable {
         boolean exhausted = false;
         long tick = System.nanoTime();
         long lastStatusCheck = 0;
+        long lastRenewal = System.nanoTime();
         long retryAfter = 0;
         while (true) {
             // Is the job still wanted? (cancel and delete come from HTTP threads through the store)
@@ -146,6 +163,15 @@ public final class JobRunner implements AutoCloseable {
                 lastStatusCheck = t;
                 Optional<Job> cur = store.job(job.id());
                 if (cur.isEmpty() || !cur.get().status().equals("in_progress")) cancelled.set(true);
+                if (t - lastRenewal > RENEW_SECONDS * 1_000_000_000L) {
+                    lastRenewal = t;
+                    if (cur.isPresent() && !store.claim(job.id(), owner, now(), LEASE_SECONDS)) {
+                        // Another server took the job over (our lease ran out, e.g. after a long pause): stop touching it.
+                        log.warn("job {}: claim lost to another server; stopping here", job.id());
+                        drain(inFlight, kind);
+                        return;
+                    }
+                }
                 double secs = (t - tick) / 1e9;
                 if (secs > 2 && cur.isPresent()) {
                     store.addRunSeconds(job.id(), secs);

@@ -80,6 +80,22 @@ public final class JobStore {
                 + "ORDER BY seq", JOB);
     }
 
+    /**
+     * Claims (or renews the claim on) a job for {@code owner} until {@code now + leaseSeconds}: succeeds when the job is
+     * unclaimed, already this owner's, or its lease has run out (its server died). Several servers sharing one database
+     * thus never work on the same job at once, and a restarted server with the same instance id takes its jobs back at
+     * once.
+     */
+    public boolean claim(String id, String owner, long now, long leaseSeconds) {
+        return jdbc.update("UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ? "
+                + "AND (owner IS NULL OR owner = ? OR lease_until < ?)", owner, now + leaseSeconds, id, owner, now) == 1;
+    }
+
+    /** Gives a claim up (the job is finished, or the server stops). */
+    public void release(String id, String owner) {
+        jdbc.update("UPDATE jobs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?", id, owner);
+    }
+
     /** Moves a job between states; returns false if it was not in {@code from} (e.g. cancelled meanwhile, or deleted). */
     public boolean transition(String id, String from, String to, String timeColumn, long now) {
         String set = timeColumn == null ? "" : ", " + checkColumn(timeColumn) + " = " + now;

@@ -10,7 +10,8 @@ import java.nio.file.Path;
 /**
  * One property set for every HTTP test class, so Spring reuses a single server context across them. The server runs the
  * random-weight parity checkpoint (card kimivl-random), whose greedy outputs are known from the PyTorch reference.
- * Each test JVM gets a fresh job database and caption root (the graph cache under target/test-data is shared).
+ * Each Spring context gets its own fresh job database (two contexts on one database would be two servers sharing it);
+ * the caption root and the graph cache under target/test-data are shared.
  */
 final class ApiTestSupport {
     static final String MODEL = "kimivl-random";
@@ -30,11 +31,18 @@ final class ApiTestSupport {
 
     private ApiTestSupport() {}
 
+    /** Called once per context that Spring builds. */
     static void properties(DynamicPropertyRegistry r) {
+        Path db;
+        try {
+            db = Files.createTempDirectory(RUN_DIR, "db-").resolve("glimpse");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         r.add("glimpse.data-dir", () -> "target/test-data");
         r.add("glimpse.model-dir", () -> "src/test/resources/model-cards");
         r.add("glimpse.model", () -> MODEL);
-        r.add("spring.datasource.url", () -> "jdbc:h2:file:" + RUN_DIR.resolve("db") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE");
+        r.add("spring.datasource.url", () -> "jdbc:h2:file:" + db + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE");
         r.add("spring.datasource.username", () -> "sa");
         r.add("spring.datasource.password", () -> "");
         r.add("glimpse.jobs.caption-roots", CAPTION_ROOT::toString);

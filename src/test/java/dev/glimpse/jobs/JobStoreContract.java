@@ -117,6 +117,20 @@ abstract class JobStoreContract {
     // ---------------------------------------------------------------------------------------------------------------- jobs
 
     @Test
+    void aClaimIsExclusiveUntilItsLeaseRunsOut() {
+        store.insertJob(Job.create("batch_claim", Job.BATCH, "m", "{}", T0));
+        assertTrue(store.claim("batch_claim", "server-a", T0, 60));
+        assertFalse(store.claim("batch_claim", "server-b", T0 + 1, 60), "held by server-a");
+        assertTrue(store.claim("batch_claim", "server-a", T0 + 30, 60), "the owner renews (a restart with the same id too)");
+        assertFalse(store.claim("batch_claim", "server-b", T0 + 89, 60), "renewed until T0 + 90");
+        assertTrue(store.claim("batch_claim", "server-b", T0 + 91, 60), "a lapsed lease (dead server) can be taken over");
+        store.release("batch_claim", "server-a");   // not the owner any more: no effect
+        assertFalse(store.claim("batch_claim", "server-a", T0 + 92, 60));
+        store.release("batch_claim", "server-b");
+        assertTrue(store.claim("batch_claim", "server-a", T0 + 93, 60), "released");
+    }
+
+    @Test
     void insertedJobReadsBackAsCreated() {
         Job j = newJob("capjob_1", Job.CAPTION, T0);
         assertEquals(j, job("capjob_1"));
@@ -422,13 +436,14 @@ abstract class JobStoreContract {
 
     @Test
     void jobsListNewestFirstByKindWithTheAfterCursor() {
-        // created_at ties are broken by id, descending, so the cursor never skips or repeats a job
+        // Order is creation order (an identity column), not created_at (seconds: ties) nor the random ids, so the cursor
+        // never skips or repeats a job; the created_at values below tie and are even out of order on purpose.
         newJob("capjob_a", Job.CAPTION, T0);
         newJob("capjob_b", Job.CAPTION, T0 + 1);
         newJob("capjob_c", Job.CAPTION, T0 + 1);
         newJob("capjob_d", Job.CAPTION, T0 + 1);
-        newJob("capjob_e", Job.CAPTION, T0 + 2);
         newJob("batch_x", Job.BATCH, T0 + 1);
+        newJob("capjob_e", Job.CAPTION, T0);
         newJob("batch_y", Job.BATCH, T0 + 3);
 
         assertEquals(List.of("capjob_e", "capjob_d", "capjob_c", "capjob_b", "capjob_a"), ids(store.jobs(Job.CAPTION, null, 100)));
@@ -447,19 +462,20 @@ abstract class JobStoreContract {
         assertEquals(List.of(List.of("capjob_e", "capjob_d"), List.of("capjob_c", "capjob_b"), List.of("capjob_a")), pages);
         assertEquals(List.of("capjob_b", "capjob_a"), ids(store.jobs(Job.CAPTION, "capjob_c", 100)));
         assertEquals(List.of(), ids(store.jobs(Job.CAPTION, "capjob_missing", 100)), "unknown cursor");
-        assertEquals(List.of("capjob_a"), ids(store.jobs(Job.CAPTION, "batch_x", 100)),
-                "a cursor of another kind still positions by time and id");
+        assertEquals(List.of("capjob_d", "capjob_c", "capjob_b", "capjob_a"), ids(store.jobs(Job.CAPTION, "batch_x", 100)),
+                "a cursor of another kind still positions by creation order");
     }
 
     @Test
     void unfinishedJobsOldestFirstAndOnlyUnfinishedStates() {
-        newJob("capjob_v", Job.CAPTION, T0 + 4);                 // validating
-        started("capjob_p", 1);                                  // in_progress, T0
-        jdbc.update("UPDATE jobs SET created_at = ? WHERE id = ?", T0 + 2, "capjob_p");
-        newJob("batch_f", Job.BATCH, T0 + 2);                    // finalizing; same time as capjob_p: id breaks the tie
-        store.transition("batch_f", "validating", "finalizing", "finalizing_at", T0);
-        newJob("capjob_x", Job.CAPTION, T0 + 1);                 // cancelling
+        // Oldest = created first (created_at in seconds ties and is deliberately out of order here).
+        newJob("capjob_x", Job.CAPTION, T0 + 5);                 // cancelling
         store.requestCancel("capjob_x", T0);
+        newJob("batch_f", Job.BATCH, T0 + 2);                    // finalizing
+        store.transition("batch_f", "validating", "finalizing", "finalizing_at", T0);
+        started("capjob_p", 1);                                  // in_progress
+        jdbc.update("UPDATE jobs SET created_at = ? WHERE id = ?", T0 + 2, "capjob_p");
+        newJob("capjob_v", Job.CAPTION, T0);                     // validating
         newJob("capjob_done", Job.CAPTION, T0);                  // completed
         store.transition("capjob_done", "validating", "completed", "finished_at", T0);
         newJob("capjob_failed", Job.CAPTION, T0);                // failed

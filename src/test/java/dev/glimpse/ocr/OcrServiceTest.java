@@ -58,7 +58,7 @@ class OcrServiceTest {
                 new GlimpseProperties.Runtime("cpu", 0, false), new GlimpseProperties.Limits(64, 20 << 20, 40_000_000, 16384),
                 new GlimpseProperties.EngineProps(16, 2048, 1 << 29, 1 << 28, Duration.ofMinutes(5)),
                 new GlimpseProperties.RemoteImages(false, 1 << 20, Duration.ofSeconds(10)),
-                new GlimpseProperties.Jobs(32, java.util.List.of(), "Describe the image.", 64, 1L << 31, 100_000, 50_000));
+                new GlimpseProperties.Jobs(32, java.util.List.of(), "Describe the image.", 64, 1L << 31, 100_000, 50_000, ""));
         OcrProperties ocr = new OcrProperties(dir, 960, "max", 0.3, 0.5, 2.0, false, 0.5, false, 512);
         MockMvc mvc = MockMvcBuilders.standaloneSetup(new OcrController(missing, null, glimpse, ocr, new ObjectMapper()))
                 .setControllerAdvice(new ApiErrorHandler()).build();

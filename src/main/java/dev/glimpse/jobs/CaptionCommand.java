@@ -3,6 +3,7 @@ package dev.glimpse.jobs;
 import dev.glimpse.api.ChatService;
 import dev.glimpse.card.ModelCard;
 import dev.glimpse.card.ModelCardLoader;
+import dev.glimpse.engine.EngineConfig;
 import dev.glimpse.engine.ServedModel;
 import dev.glimpse.error.GlimpseException;
 import dev.glimpse.image.ImageLimits;
@@ -190,13 +191,20 @@ public final class CaptionCommand {
         CaptionProgress progress;
         try (ServedModel served = ServedModel.standalone(card, new OrtRuntime("cpu", 0), opt.dataDir().resolve("graphs"))) {
             Captioner captioner = new Captioner(served, prepare, ImageLimits.DEFAULT.maxBytes());
+            // More than the engine holds (running + queued) would only be refused with 429 and prepared again.
+            EngineConfig ec = served.engine().config();
+            int window = Math.min(opt.concurrency(), ec.maxNumSeqs() + ec.queueCapacity());
+            if (window < opt.concurrency()) {
+                err.printf("caption: --concurrency %d is more than the engine holds (%d running + %d queued); using %d%n",
+                        opt.concurrency(), ec.maxNumSeqs(), ec.queueCapacity(), window);
+            }
             BlockingQueue<Done> done = new LinkedBlockingQueue<>();
             progress = new CaptionProgress(err, terminal, total, resumed);
             int inFlight = 0;
             long retryAt = 0;
             try {
                 while ((!todo.isEmpty() || inFlight > 0) && !interrupted.get()) {
-                    while (inFlight < opt.concurrency() && !todo.isEmpty() && System.currentTimeMillis() >= retryAt) {
+                    while (inFlight < window && !todo.isEmpty() && System.currentTimeMillis() >= retryAt) {
                         String rel = todo.pollFirst();
                         inFlight++;
                         try {

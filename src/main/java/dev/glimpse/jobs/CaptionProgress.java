@@ -24,6 +24,7 @@ final class CaptionProgress {
     private int drawnLength;
     private int done;
     private int failed;
+    private long ended;
 
     /**
      * @param total   every file of the input, resumed ones included
@@ -45,8 +46,9 @@ final class CaptionProgress {
     int done() { return done; }
     int failed() { return failed; }
 
+    /** Seconds since the run started, up to {@link #end} once it is called. */
     double seconds() {
-        return (System.nanoTime() - start) / 1e9;
+        return ((ended != 0 ? ended : System.nanoTime()) - start) / 1e9;
     }
 
     /** Images of this run per second so far. */
@@ -66,6 +68,7 @@ final class CaptionProgress {
 
     /** Draws the bar a last time and ends its line. */
     void end() {
+        ended = System.nanoTime();
         draw();
         if (terminal) {
             err.println();

@@ -10,8 +10,8 @@ import java.util.Arrays;
 
 /**
  * Entry point. {@code java -jar glimpse.jar} serves; {@code java -jar glimpse.jar convert <checkpoint-dir> <out-dir> [dtype]}
- * writes the ONNX graphs of a checkpoint without starting the server; {@code eval} and {@code bench} (speed figures, see
- * BENCHMARKS.md) run a model without the server.
+ * writes the ONNX graphs of a checkpoint without starting the server; {@code eval}, {@code bench} (speed figures, see
+ * BENCHMARKS.md) and {@code caption} (a folder of images to a JSONL file, resumable) run a model without the server.
  */
 @SpringBootApplication
 @ConfigurationPropertiesScan
@@ -26,6 +26,9 @@ public class GlimpseApplication {
         }
         if (args.length > 0 && args[0].equals("bench")) {
             System.exit(dev.glimpse.bench.BenchCommand.main(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
+        }
+        if (args.length > 0 && args[0].equals("caption")) {
+            System.exit(dev.glimpse.jobs.CaptionCommand.main(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
         }
         if (args.length > 0 && args[0].equals("serve")) {
             args = Arrays.copyOfRange(args, 1, args.length);

@@ -60,6 +60,11 @@ public class ChatService {
         return served.submit(p.request(), sink, cancelled);
     }
 
+    /** {@link #generate} as background work (a batch line): admitted after every waiting interactive request. */
+    public CompletableFuture<GenerationResult> generateInBackground(Prepared p, BooleanSupplier cancelled) {
+        return served.submit(p.request(), TokenSink.NONE, cancelled, dev.glimpse.engine.Priority.BACKGROUND);
+    }
+
     /** The {@code chat.completion} object of a finished request. */
     public ObjectNode completionJson(Prepared p, GenerationResult r) {
         ObjectNode root = json.createObjectNode().put("id", p.request().id()).put("object", "chat.completion")

@@ -28,7 +28,8 @@ import java.util.function.BooleanSupplier;
  * Continuous-batching engine (iteration-level scheduling, as in Orca / vLLM). Each {@link #step()}:
  * <ol>
  *   <li>ends sequences whose client left, or whose deadline passed, and frees their cache;</li>
- *   <li>admits waiting requests in FIFO order while sequences < max-num-seqs and their prompt + max_tokens fit the KV budget;</li>
+ *   <li>admits waiting requests in FIFO order while sequences < max-num-seqs and their prompt + max_tokens fit the KV budget,
+ *       interactive requests before background ones (batch and caption-job items), which have their own queue;</li>
  *   <li>prefills admitted prompts in chunks under the step's token budget (max-batched-tokens minus one per decoding
  *       sequence), so a long prompt never stalls the decoding ones for more than one chunk;</li>
  *   <li>runs one batched decoder step for every decoding sequence and samples each;</li>
@@ -49,7 +50,10 @@ public final class Engine implements AutoCloseable {
 
     private final ConcurrentLinkedQueue<Sequence> inbox = new ConcurrentLinkedQueue<>();
     private final AtomicInteger waitingCount = new AtomicInteger();
+    private final AtomicInteger backgroundCount = new AtomicInteger();
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
+    /** Background work (job items): admitted only when no interactive request waits; its own queue capacity. */
+    private final ArrayDeque<Sequence> waitingBackground = new ArrayDeque<>();
     private final List<Sequence> prefilling = new ArrayList<>();
     private final List<Sequence> running = new ArrayList<>();
     private long reservedBytes;
@@ -85,6 +89,7 @@ public final class Engine implements AutoCloseable {
         this.failedRequests = Counter.builder("glimpse.requests").tags(tags).tag("outcome", "failed").register(metrics);
         this.batchSize = DistributionSummary.builder("glimpse.decode.batch.size").tags(tags).register(metrics);
         Gauge.builder("glimpse.queue.depth", waitingCount, AtomicInteger::get).tags(tags).register(metrics);
+        Gauge.builder("glimpse.queue.background.depth", backgroundCount, AtomicInteger::get).tags(tags).register(metrics);
         Gauge.builder("glimpse.running.sequences", runningGauge, AtomicInteger::get).tags(tags).register(metrics);
         Gauge.builder("glimpse.kv.cache.bytes", runner, ModelRunner::cacheBytesInUse).tags(tags).register(metrics);
         Gauge.builder("glimpse.kv.cache.reserved.bytes", this, e -> e.reservedBytes).tags(tags).register(metrics);
@@ -102,28 +107,44 @@ public final class Engine implements AutoCloseable {
         return config;
     }
 
-    /** Queues a request; the future completes when it ends. Throws 429 at once when the queue is full, 503 when closing. */
+    /** Queues an interactive request; the future completes when it ends. 429 at once when the queue is full, 503 when closing. */
     public CompletableFuture<GenerationResult> submit(PreparedRequest req, TokenSink sink, BooleanSupplier cancelled) {
+        return submit(req, sink, cancelled, Priority.INTERACTIVE);
+    }
+
+    /**
+     * Queues a request of the given priority. Background requests wait in their own queue (same capacity, so a job
+     * cannot fill the interactive one) and are admitted only when no interactive request is waiting.
+     */
+    public CompletableFuture<GenerationResult> submit(PreparedRequest req, TokenSink sink, BooleanSupplier cancelled,
+                                                      Priority priority) {
         if (!accepting) throw GlimpseException.unavailable("shutting_down", "the server is shutting down");
         long need = (long) (req.promptIds().length + req.params().maxTokens()) * runner.bytesPerToken();
         if (need > config.kvCacheBytes()) {
             throw GlimpseException.invalid("context_length_exceeded", "max_tokens", "prompt + max_tokens needs " + need
                     + " bytes of KV cache; this server's budget is " + config.kvCacheBytes() + " bytes: lower max_tokens");
         }
-        if (waitingCount.incrementAndGet() > config.queueCapacity()) {
-            waitingCount.decrementAndGet();
-            throw GlimpseException.overloaded("the request queue of model " + name + " is full (" + config.queueCapacity()
-                    + " waiting); retry shortly");
+        AtomicInteger count = priority == Priority.BACKGROUND ? backgroundCount : waitingCount;
+        if (count.incrementAndGet() > config.queueCapacity()) {
+            count.decrementAndGet();
+            throw GlimpseException.overloaded("the " + (priority == Priority.BACKGROUND ? "background " : "") + "request queue of model "
+                    + name + " is full (" + config.queueCapacity() + " waiting); retry shortly");
         }
         long deadline = System.nanoTime() + config.requestTimeout().toNanos();
         Sequence s = new Sequence(req, sink, cancelled, tokenizer, deadline);
+        s.background = priority == Priority.BACKGROUND;
         inbox.add(s);
         signal();
         return s.future;
     }
 
+    /** Requests waiting for admission, interactive and background. */
     public int queueDepth() {
-        return waitingCount.get();
+        return waitingCount.get() + backgroundCount.get();
+    }
+
+    private void dequeued(Sequence s) {
+        (s.background ? backgroundCount : waitingCount).decrementAndGet();
     }
 
     public int runningCount() {
@@ -166,7 +187,7 @@ public final class Engine implements AutoCloseable {
                 if (stopped && inbox.isEmpty()) {
                     // A submit that raced past the accepting check while we were stopping gets a clear 503, not a hang.
                     for (Sequence s; (s = inbox.poll()) != null; ) {
-                        waitingCount.decrementAndGet();
+                        dequeued(s);
                         fail(s, GlimpseException.unavailable("shutting_down", "the server is shutting down"));
                     }
                     return;
@@ -186,7 +207,7 @@ public final class Engine implements AutoCloseable {
 
     /** One scheduler iteration; returns false when there was nothing to do. */
     boolean step() {
-        for (Sequence s; (s = inbox.poll()) != null; ) waiting.add(s);
+        for (Sequence s; (s = inbox.poll()) != null; ) (s.background ? waitingBackground : waiting).add(s);
         reap();
         List<Sequence> admitted = admit();
         if (!admitted.isEmpty()) {
@@ -210,19 +231,21 @@ public final class Engine implements AutoCloseable {
         // sequence that was already decoding).
         join(prefilled);
         runningGauge.set(prefilling.size() + running.size());
-        return !admitted.isEmpty() || didPrefill || didDecode || !waiting.isEmpty();
+        return !admitted.isEmpty() || didPrefill || didDecode || !waiting.isEmpty() || !waitingBackground.isEmpty();
     }
 
     /** Ends sequences whose client left or whose deadline passed; a waiting one never reaches the model. */
     private void reap() {
         long now = System.nanoTime();
-        for (Iterator<Sequence> it = waiting.iterator(); it.hasNext(); ) {
-            Sequence s = it.next();
-            if (s.cancelled.getAsBoolean() || now > s.deadlineNanos) {
-                it.remove();
-                waitingCount.decrementAndGet();
-                if (now > s.deadlineNanos) fail(s, deadline(s));
-                else complete(s, FinishReason.CANCELLED);
+        for (ArrayDeque<Sequence> queue : List.of(waiting, waitingBackground)) {
+            for (Iterator<Sequence> it = queue.iterator(); it.hasNext(); ) {
+                Sequence s = it.next();
+                if (s.cancelled.getAsBoolean() || now > s.deadlineNanos) {
+                    it.remove();
+                    dequeued(s);
+                    if (now > s.deadlineNanos) fail(s, deadline(s));
+                    else complete(s, FinishReason.CANCELLED);
+                }
             }
         }
         List<Sequence> gone = new ArrayList<>();
@@ -250,12 +273,15 @@ public final class Engine implements AutoCloseable {
 
     private List<Sequence> admit() {
         List<Sequence> admitted = new ArrayList<>();
-        while (!waiting.isEmpty() && prefilling.size() + running.size() < config.maxNumSeqs()) {
-            Sequence s = waiting.peek();
+        while (prefilling.size() + running.size() < config.maxNumSeqs()) {
+            // Interactive first; a background request only when no interactive one waits.
+            ArrayDeque<Sequence> queue = !waiting.isEmpty() ? waiting : waitingBackground;
+            Sequence s = queue.peek();
+            if (s == null) break;
             long need = (long) s.maxLength() * runner.bytesPerToken();
             if (reservedBytes + need > config.kvCacheBytes()) break; // FIFO: the head waits, nobody overtakes it
-            waiting.poll();
-            waitingCount.decrementAndGet();
+            queue.poll();
+            dequeued(s);
             s.reservedBytes = need;
             reservedBytes += need;
             s.state = Sequence.State.PREFILL;

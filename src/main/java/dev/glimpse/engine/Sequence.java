@@ -36,6 +36,9 @@ public final class Sequence {
     /** Runner-owned per-sequence data (prompt embeddings, private prefill cache). */
     Object runnerState;
 
+    /** A batch or caption-job item: admitted after every waiting interactive request. */
+    boolean background;
+
     Sequence(PreparedRequest request, TokenSink sink, BooleanSupplier cancelled, TiktokenTokenizer tokenizer, long deadlineNanos) {
         this.request = request;
         this.sink = sink;

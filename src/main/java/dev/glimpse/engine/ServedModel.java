@@ -152,6 +152,12 @@ public final class ServedModel implements AutoCloseable {
         return engine.submit(req, sink, cancelled);
     }
 
+    /** {@link #submit} with an admission class: job items go {@link Priority#BACKGROUND}, behind interactive requests. */
+    public CompletableFuture<GenerationResult> submit(PreparedRequest req, TokenSink sink, BooleanSupplier cancelled,
+                                                      Priority priority) {
+        return engine.submit(req, sink, cancelled, priority);
+    }
+
     @Override
     public void close() throws Exception {
         engine.shutdown(60, TimeUnit.SECONDS);

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.glimpse.api.ChatService;
-import dev.glimpse.engine.TokenSink;
 import dev.glimpse.error.GlimpseException;
 
 import java.io.BufferedInputStream;
@@ -89,7 +88,7 @@ public final class BatchKind implements JobKind {
             } catch (GlimpseException e) {
                 return CompletableFuture.completedFuture(requestError(job, item, line.customId, e));
             }
-            return chats.generate(p, TokenSink.NONE, cancelled).handle((r, e) -> {
+            return chats.generateInBackground(p, cancelled).handle((r, e) -> {
                 if (e == null) {
                     ObjectNode body = chats.completionJson(p, r);
                     return new Outcome(true, outputLine(job, item, line.customId, 200, p.request().id(), body, null),

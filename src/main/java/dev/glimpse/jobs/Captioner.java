@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.glimpse.api.ChatService;
 import dev.glimpse.engine.PreparedRequest;
+import dev.glimpse.engine.Priority;
 import dev.glimpse.engine.SamplingParams;
 import dev.glimpse.engine.ServedModel;
 import dev.glimpse.engine.TokenSink;
@@ -66,7 +67,7 @@ public final class Captioner {
             List<ChatMessage> messages = List.of(new ChatMessage("user", List.of(new ImagePart(0), new TextPart(prompt))));
             return served.prepare(messages, List.of(new ServedModel.ImageInput(bytes, "image")),
                     new SamplingParams(0, 1, 0, maxTokens, null, List.of()));
-        }, prepare).thenCompose((PreparedRequest req) -> served.submit(req, TokenSink.NONE, cancelled)).handle((r, e) -> {
+        }, prepare).thenCompose((PreparedRequest req) -> served.submit(req, TokenSink.NONE, cancelled, Priority.BACKGROUND)).handle((r, e) -> {
             if (e == null) return new JobKind.Outcome(true, line(rel, r.text(), r.completionTokens(), null), r.completionTokens());
             GlimpseException g = ChatService.unwrap(e);
             if (g.status() == 429) throw g;

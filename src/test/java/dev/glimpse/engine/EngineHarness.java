@@ -65,6 +65,13 @@ final class EngineHarness {
         return f;
     }
 
+    CompletableFuture<GenerationResult> submitBackground(String id, int promptLen, int maxTokens) {
+        CompletableFuture<GenerationResult> f = engine.submit(request(id, promptLen, maxTokens), TokenSink.NONE, () -> false,
+                Priority.BACKGROUND);
+        futures.put(id, f);
+        return f;
+    }
+
     /** One numbered scheduler step; the fake tags what it records with the number. */
     boolean step() {
         fake.step = ++stepNo;

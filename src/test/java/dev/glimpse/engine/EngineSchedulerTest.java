@@ -78,6 +78,39 @@ class EngineSchedulerTest {
         h.assertTokenBudget(16);
     }
 
+    @Test
+    void interactiveRequestsAreAdmittedBeforeWaitingBackgroundWork() {
+        EngineHarness h = harness(EngineHarness.of(2, 16));
+        h.submitBackground("J1", 3, 4);
+        h.submitBackground("J2", 3, 4);
+        h.submitBackground("J3", 3, 4);
+        h.submit("I", 3, 2);   // arrives last, goes first
+
+        h.step();
+        assertThat(h.fake.prepares).containsExactly(new Prepare(1, List.of("I", "J1")));
+        h.submit("K", 3, 2);   // another interactive one while J2 and J3 wait
+        h.step();
+        h.step();              // I is done after its 2 tokens; its slot goes to K, not to the older J2
+        assertThat(h.fake.preparedIds()).containsExactly("I", "J1", "K");
+        h.runUntilIdle(100);
+        assertThat(h.fake.preparedIds()).containsExactly("I", "J1", "K", "J2", "J3");
+        for (String id : List.of("J1", "J2", "J3")) assertThat(h.result(id).completionTokens()).isEqualTo(4);
+    }
+
+    @Test
+    void backgroundWorkHasItsOwnQueueAndCannotFillTheInteractiveOne() {
+        EngineHarness h = harness(new EngineHarness(1, 16, 2, 1L << 40, Duration.ofMinutes(5)));
+        h.submitBackground("J1", 3, 2);
+        h.submitBackground("J2", 3, 2);
+        assertThatThrownBy(() -> h.submitBackground("J3", 3, 2))
+                .isInstanceOfSatisfying(GlimpseException.class, e -> assertThat(e.status()).isEqualTo(429));
+        h.submit("A", 3, 2);   // the interactive queue is still open
+        h.submit("B", 3, 2);
+        assertThat(h.engine.queueDepth()).isEqualTo(4);
+        h.runUntilIdle(100);
+        assertThat(h.fake.preparedIds()).containsExactly("A", "B", "J1", "J2");
+    }
+
     // 2 ------------------------------------------------------------------------------------------------------------------
 
     @Test

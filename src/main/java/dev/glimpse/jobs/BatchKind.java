@@ -89,6 +89,7 @@ public final class BatchKind implements JobKind {
                 return CompletableFuture.completedFuture(requestError(job, item, line.customId, e));
             }
             return chats.generateInBackground(p, cancelled).handle((r, e) -> {
+                if (e == null && r.finishReason() == dev.glimpse.engine.FinishReason.CANCELLED) return Outcome.INTERRUPTED;
                 if (e == null) {
                     ObjectNode body = chats.completionJson(p, r);
                     return new Outcome(true, outputLine(job, item, line.customId, 200, p.request().id(), body, null),

@@ -226,6 +226,7 @@ public final class CaptionCommand {
                             }
                             o = captioner.failure(d.path(), g);
                         }
+                        if (o == JobKind.Outcome.INTERRUPTED) continue;   // cut short by a stop: captioned again on resume
                         output.append(o.result());
                         progress.finished(o.ok());
                     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.glimpse.api.ChatService;
+import dev.glimpse.engine.FinishReason;
 import dev.glimpse.engine.PreparedRequest;
 import dev.glimpse.engine.Priority;
 import dev.glimpse.engine.SamplingParams;
@@ -68,6 +69,7 @@ public final class Captioner {
             return served.prepare(messages, List.of(new ServedModel.ImageInput(bytes, "image")),
                     new SamplingParams(0, 1, 0, maxTokens, null, List.of()));
         }, prepare).thenCompose((PreparedRequest req) -> served.submit(req, TokenSink.NONE, cancelled, Priority.BACKGROUND)).handle((r, e) -> {
+            if (e == null && r.finishReason() == FinishReason.CANCELLED) return JobKind.Outcome.INTERRUPTED;
             if (e == null) return new JobKind.Outcome(true, line(rel, r.text(), r.completionTokens(), null), r.completionTokens());
             GlimpseException g = ChatService.unwrap(e);
             if (g.status() == 429) throw g;

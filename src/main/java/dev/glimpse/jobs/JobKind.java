@@ -32,5 +32,11 @@ public interface JobKind {
      * @param result JSON line for the job's output (ok) or error file
      * @param tokens completion tokens spent
      */
-    record Outcome(boolean ok, String result, int tokens) {}
+    record Outcome(boolean ok, String result, int tokens) {
+        /**
+         * The item was cut short because the job was cancelled or the server is stopping (the engine ended it as
+         * cancelled): not a result. It stays pending, so a resumed job runs it again; compared by identity.
+         */
+        public static final Outcome INTERRUPTED = new Outcome(false, null, 0);
+    }
 }

@@ -223,6 +223,8 @@ public final class JobRunner implements AutoCloseable {
                         log.warn("job {} item {}: {}", job.id(), d.item().idx(), g.getMessage());
                         finished.add(new JobStore.Finished(d.item().idx(), false, kind.failure(job, d.item(), g), 0));
                     }
+                } else if (d.outcome() == JobKind.Outcome.INTERRUPTED) {
+                    if (!cancelled.get() && !stopping.get()) queue.addFirst(d.item());   // not ours to drop: run it again
                 } else {
                     // A result that arrives after a cancel is still real work: keep it (OpenAI keeps completed requests).
                     JobKind.Outcome o = d.outcome();
@@ -250,7 +252,7 @@ public final class JobRunner implements AutoCloseable {
             Done d = done.poll(100, TimeUnit.MILLISECONDS);
             if (d == null) continue;
             inFlight.remove(d.item().idx());
-            if (d.error() == null && d.outcome() != null && d.outcome().ok()) {
+            if (d.error() == null && d.outcome() != null && d.outcome() != JobKind.Outcome.INTERRUPTED && d.outcome().ok()) {
                 store.finishItem(d.item().jobId(), d.item().idx(), true, d.outcome().result(), d.outcome().tokens(), now());
             }
         }

@@ -173,6 +173,9 @@ class BatchApiTest {
         assertTrue(cancelled.get("cancelled_at").isNumber());
         List<JsonNode> out = JobApiClient.jsonl(api.get("/v1/files/" + cancelled.get("output_file_id").asText() + "/content").body());
         assertEquals(completed, out.size());
+        for (JsonNode l : out) {   // requests cut short by the cancel are not results
+            assertNotEquals("cancelled", l.at("/response/body/choices/0/finish_reason").asText(), l.toString());
+        }
         // Cancelling a finished batch changes nothing.
         assertEquals("cancelled", api.ok(api.postJson("/v1/batches/" + id + "/cancel", "")).get("status").asText());
     }

@@ -70,6 +70,16 @@ class CaptionJobApiTest {
         return req;
     }
 
+    /** The greedy chat completion of the default caption prompt on one image file. */
+    String directCaption(Path image, int maxTokens) throws Exception {
+        ObjectNode chat = JSON.createObjectNode().put("model", ApiTestSupport.MODEL).put("max_tokens", maxTokens).put("temperature", 0);
+        ArrayNode content = chat.putArray("messages").addObject().put("role", "user").putArray("content");
+        content.addObject().put("type", "image_url").putObject("image_url").put("url", "data:image/png;base64,"
+                + Base64.getEncoder().encodeToString(Files.readAllBytes(image)));
+        content.addObject().put("type", "text").put("text", "Describe the image.");
+        return api.ok(api.postJson("/v1/chat/completions", chat.toString())).at("/choices/0/message/content").asText();
+    }
+
     JsonNode awaitStatus(String id, String status) throws Exception {
         return api.await("/v1/caption-jobs/" + id, j -> j.get("status").asText().equals(status), Duration.ofSeconds(90));
     }
@@ -112,15 +122,9 @@ class CaptionJobApiTest {
                 continue;
             }
             assertTrue(r.get("error").isNull(), r.toString());
-            assertEquals(5, r.get("tokens").asInt(), r.toString());   // random weights never stop early
+            assertTrue(r.get("tokens").asInt() >= 1 && r.get("tokens").asInt() <= 5, r.toString());
             // The same caption as a greedy chat completion with the job's prompt on the same image.
-            ObjectNode chat = JSON.createObjectNode().put("model", ApiTestSupport.MODEL).put("max_tokens", 5).put("temperature", 0);
-            ArrayNode content = chat.putArray("messages").addObject().put("role", "user").putArray("content");
-            content.addObject().put("type", "image_url").putObject("image_url").put("url", "data:image/png;base64,"
-                    + Base64.getEncoder().encodeToString(Files.readAllBytes(dir.resolve(r.get("path").asText()))));
-            content.addObject().put("type", "text").put("text", "Describe the image.");
-            assertEquals(api.ok(api.postJson("/v1/chat/completions", chat.toString())).at("/choices/0/message/content").asText(),
-                    r.get("caption").asText(), r.toString());
+            assertEquals(directCaption(dir.resolve(r.get("path").asText()), 5), r.get("caption").asText(), r.toString());
         }
         assertEquals(6, JobApiClient.jsonl(api.get(done.get("results_url").asText() + "?state=completed").body()).size());
         assertEquals(1, JobApiClient.jsonl(api.get(done.get("results_url").asText() + "?state=failed").body()).size());
@@ -144,7 +148,7 @@ class CaptionJobApiTest {
         JsonNode done = awaitStatus(created.get("id").asText(), "completed");
         List<JsonNode> rows = JobApiClient.jsonl(api.get(done.get("results_url").asText()).body());
         assertEquals(List.of("set/a0.png", "set/a1.png", "set/a2.png"), rows.stream().map(r -> r.get("path").asText()).toList());
-        rows.forEach(r -> assertEquals(3, r.get("tokens").asInt(), r.toString()));
+        rows.forEach(r -> assertTrue(r.get("tokens").asInt() >= 1 && r.get("tokens").asInt() <= 3, r.toString()));
 
         // The same zip by file id.
         JsonNode file = api.ok(api.postMultipart("/v1/files", Map.of("purpose", "caption_source"), "images.zip", zip.toByteArray()));
@@ -210,7 +214,10 @@ class CaptionJobApiTest {
         JsonNode cancelled = awaitStatus(id, "cancelled");
         int done = cancelled.at("/progress/done").asInt();
         assertTrue(done >= 1 && done < 120, cancelled.toString());
-        assertEquals(done, JobApiClient.jsonl(api.get("/v1/caption-jobs/" + id + "/results").body()).size());
+        List<JsonNode> rows = JobApiClient.jsonl(api.get("/v1/caption-jobs/" + id + "/results").body());
+        assertEquals(done, rows.size());
+        // Captions cut short by the cancel are not results: every row is the whole greedy caption.
+        for (JsonNode r : rows) assertEquals(directCaption(dir.resolve(r.get("path").asText()), 48), r.get("caption").asText(), r.toString());
 
         JsonNode del = api.ok(api.delete("/v1/caption-jobs/" + id));
         assertTrue(del.get("deleted").asBoolean());

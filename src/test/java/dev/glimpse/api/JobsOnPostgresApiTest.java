@@ -1,7 +1,7 @@
 package dev.glimpse.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
 import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
@@ -9,6 +9,7 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.annotation.DirtiesContext;
 
 import java.awt.Color;
 import java.nio.charset.StandardCharsets;
@@ -24,13 +25,15 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The whole server on a real PostgreSQL job database (its own schema, migrated by the server's Flyway at start, dropped
- * afterwards): a batch and a caption job over HTTP. Runs where GLIMPSE_TEST_POSTGRES_URL is set (.ci/run starts the
+ * The whole server on a real PostgreSQL job database (its own schema, migrated by the server's Flyway at start): a
+ * batch and a caption job over HTTP. The schema outlives the class (its server's job runner polls it until the context
+ * closes, after every @AfterAll), so each run drops the schemas earlier runs left instead. Runs where GLIMPSE_TEST_POSTGRES_URL is set (.ci/run starts the
  * server and sets it; scripts/start-test-postgres.sh prints the URL).
  */
 @EnabledIfEnvironmentVariable(named = "GLIMPSE_TEST_POSTGRES_URL", matches = ".+")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @AutoConfigureObservability
+@DirtiesContext   // its server talks to PostgreSQL: close it after this class rather than keep it cached
 class JobsOnPostgresApiTest {
 
     static final String URL = System.getenv("GLIMPSE_TEST_POSTGRES_URL");
@@ -45,11 +48,14 @@ class JobsOnPostgresApiTest {
         r.add("spring.flyway.schemas", () -> SCHEMA);
     }
 
-    @AfterAll
-    static void dropSchema() throws Exception {
+    @BeforeAll
+    static void dropSchemasOfEarlierRuns() throws Exception {
         try (Connection c = DriverManager.getConnection(URL, System.getenv("GLIMPSE_TEST_POSTGRES_USER"),
                 System.getenv("GLIMPSE_TEST_POSTGRES_PASSWORD")); Statement s = c.createStatement()) {
-            s.execute("DROP SCHEMA IF EXISTS " + SCHEMA + " CASCADE");
+            List<String> old = new java.util.ArrayList<>();
+            var rs = s.executeQuery("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'glimpse_api_%'");
+            while (rs.next()) if (!rs.getString(1).equals(SCHEMA)) old.add(rs.getString(1));
+            for (String schema : old) s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
         }
     }
 

@@ -213,6 +213,10 @@ public final class JobRunner implements AutoCloseable {
             Done d = done.poll(50, TimeUnit.MILLISECONDS);
             List<JobStore.Finished> finished = new ArrayList<>();
             while (d != null) {
+                if (!d.item().jobId().equals(job.id())) {   // a straggler of an earlier job whose drain timed out
+                    d = done.poll();
+                    continue;
+                }
                 inFlight.remove(d.item().idx());
                 if (d.error() != null) {
                     GlimpseException g = ChatService.unwrap(d.error());
@@ -256,7 +260,7 @@ public final class JobRunner implements AutoCloseable {
                 store.finishItem(d.item().jobId(), d.item().idx(), true, d.outcome().result(), d.outcome().tokens(), now());
             }
         }
-        done.clear();
+        done.clear();   // stragglers that come back later are recognised by their job id and ignored
     }
 
     private void finish(Job job, JobKind kind) {

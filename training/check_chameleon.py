@@ -96,6 +96,31 @@ def check_tokenizer():
     assert tok.to_json() == json.load(open(os.path.join(CARD, "tokenizer.json"), encoding="utf-8"))
 
 
+def check_tokenizer_vs_rust():
+    """Only where the `tokenizers` package can be imported (not on Debian; e.g. PYTHONPATH=<an unpacked wheel>):
+    the Rust library must give the same ids and texts as hf_bpe for tokenizer.json."""
+    try:
+        import tokenizers
+    except ImportError:
+        REPORT["tokenizers_vs_hf_bpe"] = "skipped (no tokenizers package)"
+        return
+    rt = tokenizers.Tokenizer.from_file(os.path.join(CARD, "tokenizer.json"))
+    me = hf_bpe.Tokenizer.load(os.path.join(CARD, "tokenizer.json"))
+    with open(os.path.join(GOLDEN, "golden.json")) as f:
+        gj = json.load(f)
+    assert rt.encode(gj["prompt_string"]).ids == gj["placeholder_input_ids"]
+    g = torch.Generator().manual_seed(1)
+    words = sorted(me.vocab)[:200] + ["<image>", "<racm3:break>", " ", "\n", "  ", "caf\u00e9", "\U0001f642", "it's",
+                                      "42"]
+    texts = ["".join(words[int(i)] for i in torch.randint(0, len(words), (n,), generator=g)) for n in range(1, 120)]
+    for t in texts + [gj["prompt_string"]]:
+        ids = rt.encode(t).ids
+        assert ids == me.encode(t), t
+        for skip in (False, True):
+            assert rt.decode(ids, skip_special_tokens=skip) == me.decode(ids, skip_special_tokens=skip), t
+    REPORT["tokenizers_vs_hf_bpe"] = f"tokenizers {tokenizers.__version__}: {len(texts) + 1} texts identical"
+
+
 def check_cache_vs_full():
     torch.manual_seed(0)
     worst = 0.0
@@ -228,8 +253,8 @@ def check_golden():
 def main():
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    for fn in [check_safetensors_bf16, check_code_mapping, check_tokenizer, check_cache_vs_full, check_qk_norm_and_rope,
-               check_vq_pieces, check_preprocess, check_golden]:
+    for fn in [check_safetensors_bf16, check_code_mapping, check_tokenizer, check_tokenizer_vs_rust,
+               check_cache_vs_full, check_qk_norm_and_rope, check_vq_pieces, check_preprocess, check_golden]:
         fn()
         print(f"ok  {fn.__name__}")
     for k, v in REPORT.items():

@@ -121,6 +121,32 @@ def check_tokenizer_vs_rust():
     REPORT["tokenizers_vs_hf_bpe"] = f"tokenizers {tokenizers.__version__}: {len(texts) + 1} texts identical"
 
 
+def check_against_transformers():
+    """Only where transformers imports (not on Debian; transformers 5.17 with PYTHONPATH=<unpacked wheels> works for
+    this part even on torch 1.13, which it refuses for models): HF's config class must read config.json, and HF's
+    ChameleonProcessor must produce the golden placeholder ids and pixel values bit for bit."""
+    try:
+        import numpy as np
+        from transformers import AutoConfig, ChameleonProcessor
+    except ImportError:
+        REPORT["transformers_processor"] = "skipped (no transformers package)"
+        return
+    import transformers
+    cfg = AutoConfig.from_pretrained(CARD)
+    assert type(cfg).__name__ == "ChameleonConfig" and cfg.vq_config.channel_multiplier == [2, 1]
+    assert cfg.image_token_id == cfg.vocabulary_map[IMAGE_PLACEHOLDER]
+    with open(os.path.join(GOLDEN, "golden.json")) as f:
+        gj = json.load(f)
+    g = safetensors_io.load(os.path.join(GOLDEN, "golden.safetensors"))
+    parts = gj["prompt_parts"]
+    text = "".join(p if isinstance(p, str) else IMAGE_PLACEHOLDER for p in parts)
+    images = [Image.open(os.path.join(GOLDEN, n)) for n in gj["images"]]
+    out = ChameleonProcessor.from_pretrained(CARD)(text=text, images=images, return_tensors="np")
+    assert out["input_ids"][0].tolist() == gj["placeholder_input_ids"]
+    assert np.array_equal(out["pixel_values"], g["pixel_values"].numpy())
+    REPORT["transformers_processor"] = f"transformers {transformers.__version__}: ids and pixel values identical"
+
+
 def check_cache_vs_full():
     torch.manual_seed(0)
     worst = 0.0
@@ -254,7 +280,7 @@ def main():
     torch.set_num_threads(1)
     torch.manual_seed(0)
     for fn in [check_safetensors_bf16, check_code_mapping, check_tokenizer, check_tokenizer_vs_rust,
-               check_cache_vs_full, check_qk_norm_and_rope, check_vq_pieces, check_preprocess, check_golden]:
+               check_against_transformers, check_cache_vs_full, check_qk_norm_and_rope, check_vq_pieces, check_preprocess, check_golden]:
         fn()
         print(f"ok  {fn.__name__}")
     for k, v in REPORT.items():

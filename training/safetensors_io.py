@@ -3,6 +3,7 @@
 Format: 8-byte little-endian header length N, then N bytes of JSON
 {name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}, then the raw little-endian data.
 Keys are written sorted, data in the same order, the header padded with spaces to a multiple of 8 bytes.
+BF16 (no numpy dtype) travels as its raw 16-bit patterns.
 """
 import json
 import struct
@@ -16,6 +17,7 @@ _DTYPES = {
     torch.int64: ("I64", np.dtype("<i8")),
     torch.int32: ("I32", np.dtype("<i4")),
     torch.uint8: ("U8", np.dtype("u1")),
+    torch.bfloat16: ("BF16", np.dtype("<i2")),  # raw bit patterns
 }
 _BY_NAME = {name: (dt, npdt) for dt, (name, npdt) in _DTYPES.items()}
 
@@ -30,6 +32,8 @@ def save(path, tensors, metadata=None):
         if t.dtype not in _DTYPES:
             raise ValueError(f"unsupported dtype {t.dtype} for {name}")
         code, npdt = _DTYPES[t.dtype]
+        if t.dtype == torch.bfloat16:
+            t = t.view(torch.int16)
         data = t.numpy().astype(npdt, copy=False).tobytes()
         header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
@@ -61,5 +65,6 @@ def load(path):
         dt, npdt = _BY_NAME[info["dtype"]]
         b, e = info["data_offsets"]
         arr = np.frombuffer(buf[base + b:base + e], dtype=npdt).reshape(info["shape"])
-        out[name] = torch.from_numpy(arr.copy())
+        t = torch.from_numpy(arr.copy())
+        out[name] = t.view(torch.bfloat16) if dt == torch.bfloat16 else t
     return out

@@ -69,6 +69,7 @@ class ChameleonVqGraphTest {
             double max = 0;
             for (int i = 0; i < got.length; i++) max = Math.max(max, Math.abs(got[i] - expected[i]));
             assertTrue(max < 1e-4, "max abs diff " + max);
+            System.out.printf("chameleon VQ decoder parity: %.2e%n", max);
         }
     }
 }

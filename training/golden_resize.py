@@ -5,9 +5,10 @@ Run with Debian's python3 (python3-pil, python3-numpy); no torch needed:
     /usr/bin/python3 training/golden_resize.py
 Writes under src/test/resources/golden/image/:
   resize/<case>.src.png, resize/<case>.dst.png   source and PIL Image.resize((w, h), Image.BICUBIC)
+  resize/<case>.lanczos.png                      PIL Image.resize((w, h), Image.LANCZOS) of the same source
   resize/cases.tsv                               case  src_w  src_h  dst_w  dst_h
   kimivl/src.png, kimivl/pixel_values.f32, kimivl/expected.json
-The Java tests (PilBicubicGoldenTest, KimiVlPreprocessorGoldenTest) require byte-exact / bit-exact equality.
+The Java tests (PilResampleTest, KimiVlPreprocessorGoldenTest) require byte-exact / bit-exact equality.
 Deterministic: fixed seeds, so re-running rewrites identical files.
 """
 import json
@@ -62,6 +63,7 @@ def write_resize_cases():
         dst = src.resize((w, h), Image.BICUBIC)
         src.save(os.path.join(out, name + ".src.png"), optimize=True)
         dst.save(os.path.join(out, name + ".dst.png"), optimize=True)
+        src.resize((w, h), Image.LANCZOS).save(os.path.join(out, name + ".lanczos.png"), optimize=True)
         rows.append(f"{name}\t{src.width}\t{src.height}\t{w}\t{h}")
     with open(os.path.join(out, "cases.tsv"), "w") as f:
         f.write("# case\tsrc_w\tsrc_h\tdst_w\tdst_h  (Pillow " + PIL.__version__ + ")\n")

@@ -92,7 +92,7 @@ public final class KimiVlPreprocessor {
             throw GlimpseException.invalid("invalid_image", "messages", "image " + image.width() + "x"
                     + image.height() + " would shrink to " + newW + "x" + newH + " pixels");
         }
-        return PilBicubic.resize(image, newW, newH);
+        return PilResample.resize(image, newW, newH);
     }
 
     // Canvas pixel (cx, cy) is image pixel (cx - left, cy - top) when inside the image, else padding (sample 0).

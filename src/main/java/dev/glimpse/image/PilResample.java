@@ -1,15 +1,17 @@
 package dev.glimpse.image;
 
 /**
- * Bit-exact reimplementation of Pillow's {@code Image.resize(size, Image.BICUBIC)} for 8-bit RGB (Pillow's
+ * Bit-exact reimplementation of Pillow's {@code Image.resize(size, Image.BICUBIC)} and {@code Image.LANCZOS} for 8-bit
+ * RGB (Kimi-VL resizes with bicubic, Chameleon with Lanczos; Pillow's
  * libImaging/Resample.c; the goldens were made with Debian's Pillow 9.4 and the 8-bit path reads the same in Pillow's
  * current main), so that Glimpse feeds the vision encoder the same pixels as the Python reference that resized
  * with PIL.
  *
  * <p>The arithmetic, as Pillow does it:
  * <ul>
- *   <li>Separable convolution with the bicubic (Keys, a = -0.5) kernel, support 2. When downscaling by a factor
- *       {@code scale = in/out > 1} the kernel is stretched by {@code scale} (antialiasing): support 2*scale, taps
+ *   <li>Separable convolution with the bicubic (Keys, a = -0.5) kernel, support 2, or Lanczos (sinc(x) sinc(x/3)),
+ *       support 3. When downscaling by a factor {@code scale = in/out > 1} the kernel is stretched by {@code scale}
+ *       (antialiasing): support (2 or 3)*scale, taps
  *       evaluated at {@code (x - center + 0.5) / scale}.</li>
  *   <li>For output index i: center = (i + 0.5) * scale; taps run over [xmin, xmax) with xmin = (int)(center - support
  *       + 0.5) clamped at 0 and xmax = (int)(center + support + 0.5) clamped at in; the weights are divided by their
@@ -22,18 +24,41 @@ package dev.glimpse.image;
  * </ul>
  * Only the whole-image box (0, 0, w, h) is supported, which is what {@code resize} uses when no box is given.
  */
-public final class PilBicubic {
+public final class PilResample {
 
     /** Fractional bits of the fixed-point weights: 32 bits minus 8 for the sample, minus 2 for sign and overshoot. */
     static final int PRECISION_BITS = 32 - 8 - 2;
 
-    private static final double SUPPORT = 2.0;
+    /** Pillow's resampling filters that the model families use: kernel and support. */
+    public enum Filter {
+        BICUBIC(2.0) {
+            @Override
+            double kernel(double x) { return bicubic(x); }
+        },
+        LANCZOS(3.0) {
+            @Override
+            double kernel(double x) { return lanczos(x); }
+        };
 
-    private PilBicubic() {
+        final double support;
+
+        Filter(double support) {
+            this.support = support;
+        }
+
+        abstract double kernel(double x);
+    }
+
+    private PilResample() {
+    }
+
+    /** Bicubic {@link #resize(DecodedImage, int, int, Filter)}. */
+    public static DecodedImage resize(DecodedImage src, int newW, int newH) {
+        return resize(src, newW, newH, Filter.BICUBIC);
     }
 
     /** Returns a new image of newW x newH; {@code src} is not modified (it is returned as is when the size matches). */
-    public static DecodedImage resize(DecodedImage src, int newW, int newH) {
+    public static DecodedImage resize(DecodedImage src, int newW, int newH, Filter filter) {
         if (newW <= 0 || newH <= 0) {
             throw new IllegalArgumentException("target size must be positive, got " + newW + "x" + newH);
         }
@@ -42,7 +67,7 @@ public final class PilBicubic {
         if (!horizontal && !vertical) {
             return src;
         }
-        Coefficients vert = Coefficients.of(src.height(), newH);
+        Coefficients vert = Coefficients.of(src.height(), newH, filter);
         byte[] pixels = src.rgb();
         int width = src.width();
         int rowOffset = 0;
@@ -51,7 +76,7 @@ public final class PilBicubic {
             // Only rows [first, last) feed the vertical pass (all of them when it is skipped).
             int first = vertical ? vert.min[0] : 0;
             int last = vertical ? vert.min[newH - 1] + vert.count[newH - 1] : src.height();
-            pixels = horizontalPass(pixels, width, first, last - first, Coefficients.of(width, newW));
+            pixels = horizontalPass(pixels, width, first, last - first, Coefficients.of(width, newW, filter));
             width = newW;
             rowOffset = first;
             rows = last - first;
@@ -124,6 +149,18 @@ public final class PilBicubic {
         return (byte) (v < 0 ? 0 : Math.min(v, 255));
     }
 
+    /** Pillow's lanczos_filter: truncated sinc, sinc(x) * sinc(x / 3) on [-3, 3). */
+    static double lanczos(double x) {
+        if (-3.0 <= x && x < 3.0) return sinc(x) * sinc(x / 3);
+        return 0.0;
+    }
+
+    private static double sinc(double x) {
+        if (x == 0.0) return 1.0;
+        x = x * Math.PI;
+        return Math.sin(x) / x;
+    }
+
     static double bicubic(double x) {
         final double a = -0.5;
         if (x < 0.0) {
@@ -145,9 +182,13 @@ public final class PilBicubic {
     record Coefficients(int size, int[] min, int[] count, int[] weights) {
 
         static Coefficients of(int inSize, int outSize) {
+            return of(inSize, outSize, Filter.BICUBIC);
+        }
+
+        static Coefficients of(int inSize, int outSize, Filter filter) {
             double scale = (double) inSize / outSize; // Pillow: (double)(in1 - in0) / outSize with a float box
             double filterScale = Math.max(scale, 1.0);
-            double support = SUPPORT * filterScale;
+            double support = filter.support * filterScale;
             int size = (int) Math.ceil(support) * 2 + 1;
             int[] min = new int[outSize];
             int[] count = new int[outSize];
@@ -160,7 +201,7 @@ public final class PilBicubic {
                 int xmax = Math.min((int) (center + support + 0.5), inSize) - xmin;
                 double sum = 0.0;
                 for (int x = 0; x < xmax; x++) {
-                    double w = bicubic((x + xmin - center + 0.5) * ss);
+                    double w = filter.kernel((x + xmin - center + 0.5) * ss);
                     k[x] = w;
                     sum += w;
                 }

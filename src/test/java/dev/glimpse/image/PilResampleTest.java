@@ -15,8 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** PilBicubic against Pillow's own output (training/golden_resize.py), byte for byte. */
-class PilBicubicTest {
+/** PilResample (bicubic and Lanczos) against Pillow's own output (training/golden_resize.py), byte for byte. */
+class PilResampleTest {
 
     private static final String DIR = "/golden/image/resize/";
 
@@ -32,7 +32,25 @@ class PilBicubicTest {
                 DecodedImage expected = TestImages.pngResource(DIR + f[0] + ".dst.png");
                 assertEquals(Integer.parseInt(f[1]), src.width());
                 assertEquals(Integer.parseInt(f[2]), src.height());
-                DecodedImage actual = PilBicubic.resize(src, Integer.parseInt(f[3]), Integer.parseInt(f[4]));
+                DecodedImage actual = PilResample.resize(src, Integer.parseInt(f[3]), Integer.parseInt(f[4]));
+                assertEquals(expected.width(), actual.width());
+                assertEquals(expected.height(), actual.height());
+                assertBytesEqual(expected, actual);
+            });
+        });
+    }
+
+    @TestFactory
+    Stream<DynamicTest> lanczosMatchesPillowByteForByte() {
+        List<String> cases = new String(TestImages.resource(DIR + "cases.tsv"), StandardCharsets.UTF_8).lines()
+                .filter(l -> !l.isBlank() && !l.startsWith("#")).toList();
+        return cases.stream().map(line -> {
+            String[] f = line.split("\t");
+            return DynamicTest.dynamicTest("lanczos " + f[0] + " " + f[1] + "x" + f[2] + " -> " + f[3] + "x" + f[4], () -> {
+                DecodedImage src = TestImages.pngResource(DIR + f[0] + ".src.png");
+                DecodedImage expected = TestImages.pngResource(DIR + f[0] + ".lanczos.png");
+                DecodedImage actual = PilResample.resize(src, Integer.parseInt(f[3]), Integer.parseInt(f[4]),
+                        PilResample.Filter.LANCZOS);
                 assertEquals(expected.width(), actual.width());
                 assertEquals(expected.height(), actual.height());
                 assertBytesEqual(expected, actual);
@@ -47,7 +65,7 @@ class PilBicubicTest {
             if (e[i] != a[i]) {
                 int p = i / 3;
                 fail("first difference at pixel (" + p % expected.width() + "," + p / expected.width() + ") channel "
-                        + i % 3 + ": Pillow " + (e[i] & 0xFF) + ", PilBicubic " + (a[i] & 0xFF));
+                        + i % 3 + ": Pillow " + (e[i] & 0xFF) + ", PilResample " + (a[i] & 0xFF));
             }
         }
     }
@@ -55,12 +73,12 @@ class PilBicubicTest {
     @Test
     void sameSizeIsTheSameImage() {
         DecodedImage img = TestImages.solid(3, 2, 1, 2, 3);
-        assertSame(img, PilBicubic.resize(img, 3, 2));
+        assertSame(img, PilResample.resize(img, 3, 2));
     }
 
     @Test
     void flatColourStaysFlat() {
-        DecodedImage out = PilBicubic.resize(TestImages.solid(97, 41, 17, 128, 254), 13, 60);
+        DecodedImage out = PilResample.resize(TestImages.solid(97, 41, 17, 128, 254), 13, 60);
         for (int i = 0; i < out.rgb().length; i += 3) {
             assertArrayEquals(new byte[]{17, (byte) 128, (byte) 254}, new byte[]{out.rgb()[i], out.rgb()[i + 1],
                     out.rgb()[i + 2]});
@@ -70,7 +88,7 @@ class PilBicubicTest {
     @Test
     void coefficientsAreNormalisedFixedPoint() {
         // Downscale 10 -> 3: scale 3.333, support 6.667, at most 2*7+1 = 15 taps, each row sums to ~2^22.
-        PilBicubic.Coefficients k = PilBicubic.Coefficients.of(10, 3);
+        PilResample.Coefficients k = PilResample.Coefficients.of(10, 3);
         assertEquals(15, k.size());
         // centers 1.667, 5, 8.333: xmin = (int)(center - 6.667 + 0.5) clamped at 0, xmax = (int)(center + 7.167)
         // clamped at 10.
@@ -81,15 +99,15 @@ class PilBicubicTest {
             for (int t = 0; t < k.count()[i]; t++) {
                 sum += k.weights()[i * k.size() + t];
             }
-            assertTrue(Math.abs(sum - (1 << PilBicubic.PRECISION_BITS)) <= k.count()[i], "row " + i + " sums to " + sum);
+            assertTrue(Math.abs(sum - (1 << PilResample.PRECISION_BITS)) <= k.count()[i], "row " + i + " sums to " + sum);
         }
-        assertEquals(1.0, PilBicubic.bicubic(0), 0);
-        assertEquals(0.0, PilBicubic.bicubic(2), 0);
-        assertEquals(-0.0625, PilBicubic.bicubic(1.5), 1e-15);
+        assertEquals(1.0, PilResample.bicubic(0), 0);
+        assertEquals(0.0, PilResample.bicubic(2), 0);
+        assertEquals(-0.0625, PilResample.bicubic(1.5), 1e-15);
     }
 
     @Test
     void rejectsEmptyTarget() {
-        assertThrows(IllegalArgumentException.class, () -> PilBicubic.resize(TestImages.solid(2, 2, 0, 0, 0), 0, 1));
+        assertThrows(IllegalArgumentException.class, () -> PilResample.resize(TestImages.solid(2, 2, 0, 0, 0), 0, 1));
     }
 }

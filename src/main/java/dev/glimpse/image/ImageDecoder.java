@@ -22,30 +22,43 @@ import org.opencv.imgproc.Imgproc;
  *       canvas of the logical-screen size; transparent pixels become white.</li>
  * </ul>
  *
- * <p>Alpha compositing onto white, per channel, in exact integer arithmetic with round-half-up:
- * {@code out = (c*a + 255*(255-a) + 127) / 255}, i.e. round(a/255 * c + (1 - a/255) * 255).
+ * <p>Alpha compositing onto white, per channel, as the model family's reference does it ({@link Alpha}): by default in
+ * exact integer arithmetic with round-half-up, {@code out = (c*a + 255*(255-a) + 127) / 255}, i.e.
+ * round(a/255 * c + (1 - a/255) * 255); Chameleon's processor computes the same in float64 and truncates.
  */
 public final class ImageDecoder {
 
     private ImageDecoder() {
     }
 
+    /** How a pixel with alpha becomes RGB on white. */
+    public enum Alpha {
+        /** round(a/255 * c + (1 - a/255) * 255), exact integers. */
+        ROUND,
+        /** Hugging Face's ChameleonImageProcessor.blend_rgba: (1 - a/255) * 255 + a/255 * c in float64, truncated. */
+        TRUNCATE_FLOAT64
+    }
+
     public static DecodedImage decode(byte[] bytes, ImageLimits limits) {
+        return decode(bytes, limits, Alpha.ROUND);
+    }
+
+    public static DecodedImage decode(byte[] bytes, ImageLimits limits, Alpha alpha) {
         ImageHeader header = ImageHeader.read(bytes, limits);
         DecodedImage image = switch (header.format()) {
             case GIF -> GifDecoder.decode(bytes, header, limits);
             case JPEG -> {
                 requireJpegEnd(bytes);
-                yield decodeWithOpenCv(bytes, header, Imgcodecs.IMREAD_COLOR);
+                yield decodeWithOpenCv(bytes, header, Imgcodecs.IMREAD_COLOR, alpha);
             }
-            case PNG, WEBP, BMP -> decodeWithOpenCv(bytes, header, Imgcodecs.IMREAD_UNCHANGED);
+            case PNG, WEBP, BMP -> decodeWithOpenCv(bytes, header, Imgcodecs.IMREAD_UNCHANGED, alpha);
         };
         // The codec's canvas, not only the header's claim, must be within the limits.
         limits.requireDimensionsWithin(image.width(), image.height());
         return image;
     }
 
-    private static DecodedImage decodeWithOpenCv(byte[] bytes, ImageHeader header, int flags) {
+    private static DecodedImage decodeWithOpenCv(byte[] bytes, ImageHeader header, int flags, Alpha alpha) {
         OpenCvLoader.ensureLoaded();
         MatOfByte encoded = new MatOfByte(bytes); // copies into native memory; released below
         Mat mat = null;
@@ -55,7 +68,7 @@ public final class ImageDecoder {
                 throw ImageHeader.invalid("could not decode the " + header.format()
                         + " image: the data is corrupt or truncated");
             }
-            return toRgb(mat, header.format());
+            return toRgb(mat, header.format(), alpha);
         } catch (GlimpseException e) {
             throw e;
         } catch (RuntimeException e) { // CvException and anything else from the binding
@@ -123,7 +136,7 @@ public final class ImageDecoder {
 
     // mat: (rows, cols, channels) in B,G,R[,A] order (or gray[,alpha]), CV_8U or CV_16U. Copied out one row at a
     // time so the Java heap holds only the RGB result plus one row, never a second full-size copy.
-    private static DecodedImage toRgb(Mat mat, ImageFormat format) {
+    private static DecodedImage toRgb(Mat mat, ImageFormat format, Alpha alpha) {
         int w = mat.cols();
         int h = mat.rows();
         int ch = mat.channels();
@@ -160,9 +173,15 @@ public final class ImageDecoder {
                     case 3 -> { b = px[0]; g = px[1]; r = px[2]; a = 255; }
                     default -> { b = px[0]; g = px[1]; r = px[2]; a = px[3]; }
                 }
-                rgb[o] = (byte) onWhite(r, a);
-                rgb[o + 1] = (byte) onWhite(g, a);
-                rgb[o + 2] = (byte) onWhite(b, a);
+                if (alpha == Alpha.ROUND) {
+                    rgb[o] = (byte) onWhite(r, a);
+                    rgb[o + 1] = (byte) onWhite(g, a);
+                    rgb[o + 2] = (byte) onWhite(b, a);
+                } else {
+                    rgb[o] = (byte) onWhiteTruncated(r, a);
+                    rgb[o + 1] = (byte) onWhiteTruncated(g, a);
+                    rgb[o + 2] = (byte) onWhiteTruncated(b, a);
+                }
             }
         }
         return new DecodedImage(w, h, rgb);
@@ -171,5 +190,11 @@ public final class ImageDecoder {
     /** Composites one 8-bit channel value c with 8-bit alpha a onto white: round(c*a/255 + 255*(255-a)/255). */
     static int onWhite(int c, int a) {
         return (c * a + 255 * (255 - a) + 127) / 255;
+    }
+
+    /** The same in Hugging Face's float64 order of operations, truncated: (1 - a/255) * 255 + a/255 * c. */
+    static int onWhiteTruncated(int c, int a) {
+        double alpha = a / 255.0;
+        return (int) ((1 - alpha) * 255 + alpha * c);
     }
 }

@@ -1,0 +1,55 @@
+package dev.glimpse.image;
+
+import dev.glimpse.convert.SafeTensors;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Chameleon preprocessing against the Hugging Face processor's pixel_values for the tiny checkpoint's golden images
+ * (an RGB image resized down, an RGBA image with transparency resized up), bit for bit.
+ */
+class ChameleonPreprocessorTest {
+
+    static final Path DIR = Path.of("src/test/resources/golden/chameleon");
+
+    @Test
+    void pixelValuesAreBitIdenticalToHuggingFace() throws Exception {
+        ChameleonPreprocessor pre = ChameleonPreprocessor.load(DIR.resolve("checkpoint"));
+        assertEquals(16, pre.resolution());
+        float[] expected = SafeTensors.toFloats(SafeTensors.open(DIR.resolve("golden.safetensors")).entry("pixel_values"));
+        String[] images = {"a.png", "b.png"};
+        int n = 3 * 16 * 16;
+        for (int k = 0; k < images.length; k++) {
+            DecodedImage img = ImageDecoder.decode(Files.readAllBytes(DIR.resolve(images[k])), ImageLimits.DEFAULT,
+                    ImageDecoder.Alpha.TRUNCATE_FLOAT64);
+            float[] got = pre.process(img);
+            for (int i = 0; i < n; i++) {
+                assertEquals(Float.floatToIntBits(expected[k * n + i]), Float.floatToIntBits(got[i]),
+                        images[k] + " value " + i + ": expected " + expected[k * n + i] + ", got " + got[i]);
+            }
+        }
+    }
+
+    @Test
+    void theLongEdgeIsTruncatedAsHuggingFaceDoes() {
+        ChameleonPreprocessor pre = new ChameleonPreprocessor(512, 0.0078, new float[] {1, 1, 1}, new float[] {1, 1, 1});
+        assertArrayEquals(new int[] {512, 682}, pre.resizedSize(300, 400));   // 512 * 400 / 300 = 682.67
+        assertArrayEquals(new int[] {910, 512}, pre.resizedSize(1600, 900));  // 910.22
+        assertArrayEquals(new int[] {512, 512}, pre.resizedSize(7, 7));
+    }
+
+    @Test
+    void truncatedCompositingFollowsFloat64LikeHuggingFace() {
+        // c = 0 under alpha 43: exactly 212, but (1 - 43/255.0) * 255 is 211.99999999999997 in float64, so HF's
+        // truncation gives 211 where rounding (the Kimi-VL path) gives 212. 124 of the 65536 (c, a) pairs behave so.
+        assertEquals(212, ImageDecoder.onWhite(0, 43));
+        assertEquals(211, ImageDecoder.onWhiteTruncated(0, 43));
+        assertEquals(127, ImageDecoder.onWhiteTruncated(0, 128));
+        assertEquals(255, ImageDecoder.onWhiteTruncated(200, 0));
+        assertEquals(200, ImageDecoder.onWhiteTruncated(200, 255));
+    }
+}

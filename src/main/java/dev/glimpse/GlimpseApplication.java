@@ -71,14 +71,35 @@ public class GlimpseApplication {
             System.err.println("usage: java -jar glimpse.jar convert <checkpoint-dir> <out-dir> [fp32]");
             return 2;
         }
+        Path ckpt = Path.of(args[0]);
+        Path out = Path.of(args[1]);
+        String dtype = args.length == 3 ? args[2] : "fp32";
         try {
-            KimiVlConverter.convert(Path.of(args[0]), Path.of(args[1]), args.length == 3 ? args[2] : "fp32");
-        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+            // The family is config.json's model_type, as in Hugging Face checkpoints.
+            String type = new com.fasterxml.jackson.databind.ObjectMapper().readTree(ckpt.resolve("config.json").toFile())
+                    .path("model_type").asText();
+            switch (type) {
+                case "kimi_vl" -> {
+                    KimiVlConverter.convert(ckpt, out, dtype);
+                    System.out.println("wrote " + KimiVlConverter.VISION + ", " + KimiVlConverter.EMBED + ", "
+                            + KimiVlConverter.DECODER + " to " + out);
+                }
+                case "chameleon" -> {
+                    dev.glimpse.convert.chameleon.ChameleonConverter.convert(ckpt, out, dtype);
+                    try (var files = java.nio.file.Files.list(out)) {
+                        System.out.println("wrote " + files.map(p -> p.getFileName().toString()).sorted()
+                                .collect(java.util.stream.Collectors.joining(", ")) + " to " + out);
+                    }
+                }
+                default -> {
+                    System.err.println("convert failed: config.json model_type '" + type + "' is not supported; valid: [kimi_vl, chameleon]");
+                    return 1;
+                }
+            }
+        } catch (IllegalArgumentException | java.io.IOException | java.io.UncheckedIOException e) {
             System.err.println("convert failed: " + e.getMessage());
             return 1;
         }
-        System.out.println("wrote " + KimiVlConverter.VISION + ", " + KimiVlConverter.EMBED + ", " + KimiVlConverter.DECODER
-                + " to " + args[1]);
         return 0;
     }
 }

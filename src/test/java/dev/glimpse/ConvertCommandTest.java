@@ -2,6 +2,8 @@ package dev.glimpse;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import dev.glimpse.convert.chameleon.ChameleonConverter;
+import dev.glimpse.convert.chameleon.ChameleonDecoderGraph;
 import dev.glimpse.convert.kimivl.KimiVlConverter;
 import dev.glimpse.convert.kimivl.KimiVlDecoderGraph;
 import dev.glimpse.convert.kimivl.KimiVlVisionGraph;
@@ -56,6 +58,23 @@ class ConvertCommandTest {
                 KimiVlDecoderGraph.pastName(2)), inputs(decoder));
         assertEquals(Set.of(KimiVlDecoderGraph.LOGITS, KimiVlDecoderGraph.presentName(0), KimiVlDecoderGraph.presentName(1),
                 KimiVlDecoderGraph.presentName(2)), outputs(decoder));
+    }
+
+    @Test
+    void aChameleonCheckpointGivesItsThreeGraphs() throws Exception {
+        Path out = tmp.resolve("chameleon");
+        assertEquals(0, GlimpseApplication.convert(new String[]{"src/test/resources/golden/chameleon/checkpoint", out.toString()}));
+        Path enc = out.resolve(ChameleonConverter.VQ_ENCODER);
+        Path dec = out.resolve(ChameleonConverter.VQ_DECODER);
+        Path lm = out.resolve(ChameleonConverter.DECODER);
+        assertEquals(Set.of("pixel_values"), inputs(enc));
+        assertEquals(Set.of("codes"), outputs(enc));
+        assertEquals(Set.of("codes"), inputs(dec));
+        assertEquals(Set.of("pixels"), outputs(dec));
+        assertTrue(inputs(lm).containsAll(Set.of(ChameleonDecoderGraph.INPUT_IDS, ChameleonDecoderGraph.ATTENTION_MASK,
+                ChameleonDecoderGraph.POSITION_IDS, ChameleonDecoderGraph.NUM_LOGITS_TO_KEEP, ChameleonDecoderGraph.pastKey(1),
+                ChameleonDecoderGraph.pastValue(1))));
+        assertTrue(outputs(lm).containsAll(Set.of(ChameleonDecoderGraph.LOGITS, ChameleonDecoderGraph.presentKey(0))));
     }
 
     @Test

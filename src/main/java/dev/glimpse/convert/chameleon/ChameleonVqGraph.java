@@ -40,16 +40,27 @@ public final class ChameleonVqGraph {
     }
 
     public static ModelProto encoder(ChameleonConfig.Vq cfg, SafeTensors weights) {
-        ChameleonVqGraph b = new ChameleonVqGraph("chameleon_vq_encoder", weights, cfg);
-        return b.buildEncoder();
+        return encoderGraph(cfg, weights).build(false, null);
     }
 
     public static ModelProto decoder(ChameleonConfig.Vq cfg, SafeTensors weights) {
-        ChameleonVqGraph b = new ChameleonVqGraph("chameleon_vq_decoder", weights, cfg);
-        return b.buildDecoder();
+        return decoderGraph(cfg, weights).build(false, null);
     }
 
-    private ModelProto buildEncoder() {
+    public static GraphBuilder encoderGraph(ChameleonConfig.Vq cfg, SafeTensors weights) {
+        return new ChameleonVqGraph("chameleon_vq_encoder", weights, cfg).buildEncoder();
+    }
+
+    public static GraphBuilder decoderGraph(ChameleonConfig.Vq cfg, SafeTensors weights) {
+        return new ChameleonVqGraph("chameleon_vq_decoder", weights, cfg).buildDecoder();
+    }
+
+    /** Whether the checkpoint has the VQ-GAN decoder (Anole-style checkpoints that generate images; HF's Chameleon has none). */
+    public static boolean hasDecoder(SafeTensors weights) {
+        return weights.entries().containsKey(PREFIX + "decoder.conv_in.weight");
+    }
+
+    private GraphBuilder buildEncoder() {
         int r = cfg.resolution();
         int grid = cfg.gridSide();
         String x = g.input("pixel_values", TensorProto.DataType.FLOAT, "batch", cfg.inChannels(), r, r);
@@ -93,10 +104,10 @@ public final class ChameleonVqGraph {
                 g.mul(g.scalar(2f), g.matmul(zf, bookT)));                                  // (N, K)
         String codes = g.op("ArgMin", Map.of("axis", 1L, "keepdims", 0L), dist);
         g.output("codes", g.reshape(codes, -1, (long) grid * grid), TensorProto.DataType.INT64, "batch", grid * grid);
-        return g.build(false, null);
+        return g;
     }
 
-    private ModelProto buildDecoder() {
+    private GraphBuilder buildDecoder() {
         int grid = cfg.gridSide();
         int e = cfg.embedDim();
         String codes = g.input("codes", TensorProto.DataType.INT64, "batch", grid * grid);
@@ -128,7 +139,7 @@ public final class ChameleonVqGraph {
         }
         h = conv(swish(groupNorm(h, p + "norm_out", c)), p + "conv_out", 1, 1);
         g.output("pixels", h, TensorProto.DataType.FLOAT, "batch", cfg.outChannels(), cfg.resolution(), cfg.resolution());
-        return g.build(false, null);
+        return g;
     }
 
     // ---------------------------------------------------------------------------------------------------------- blocks

@@ -1,0 +1,70 @@
+package dev.glimpse.convert.chameleon;
+
+import dev.glimpse.convert.GraphCache;
+import dev.glimpse.convert.SafeTensors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Chameleon checkpoint directory -> vq_encoder.onnx (pixels -> codes), decoder.onnx (ids -> logits, KV cache) and,
+ * when the checkpoint has the VQ-GAN decoder (Anole-style, can draw), vq_decoder.onnx (codes -> pixels); cached by
+ * checkpoint content like the Kimi-VL graphs.
+ */
+public final class ChameleonConverter {
+
+    private static final Logger log = LoggerFactory.getLogger(ChameleonConverter.class);
+
+    public static final String VQ_ENCODER = "vq_encoder.onnx";
+    public static final String VQ_DECODER = "vq_decoder.onnx";
+    public static final String DECODER = "decoder.onnx";
+    /** Weights above this many bytes per graph go to ONNX external data (protobuf's limit is 2 GB). */
+    public static final long EXTERNAL_DATA_THRESHOLD = 1L << 30;
+
+    private ChameleonConverter() {}
+
+    /** Writes the graphs into {@code outDir} (created if missing). */
+    public static void convert(Path checkpointDir, Path outDir, String dtype) throws IOException {
+        if (!dtype.equals("fp32")) {
+            throw new IllegalArgumentException("graph dtype '" + dtype + "' is not supported yet; valid: [fp32]");
+        }
+        ChameleonConfig config = ChameleonConfig.load(checkpointDir);
+        SafeTensors st = SafeTensors.openDirectory(checkpointDir);
+        Files.createDirectories(outDir);
+        long t0 = System.nanoTime();
+        ChameleonVqGraph.encoderGraph(config.vq(), st).save(outDir.resolve(VQ_ENCODER), EXTERNAL_DATA_THRESHOLD);
+        if (ChameleonVqGraph.hasDecoder(st)) {
+            ChameleonVqGraph.decoderGraph(config.vq(), st).save(outDir.resolve(VQ_DECODER), EXTERNAL_DATA_THRESHOLD);
+        }
+        ChameleonDecoderGraph.build(config.text(), st).save(outDir.resolve(DECODER), EXTERNAL_DATA_THRESHOLD);
+        log.info("converted {} -> {} in {} ms", checkpointDir, outDir, (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /** The cached graph directory for this checkpoint and dtype, converting on a miss. */
+    public static Path cached(Path checkpointDir, Path cacheRoot, String dtype) {
+        String key = GraphCache.key(checkpointDir, "family=chameleon;dtype=" + dtype);
+        Path target = cacheRoot.resolve(key);
+        if (Files.isRegularFile(target.resolve(DECODER))) return target;
+        Path tmp = null;
+        try {
+            tmp = Files.createDirectories(cacheRoot).resolve(key + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+            convert(checkpointDir, tmp, dtype);
+            GraphCache.publish(tmp, target);
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot convert " + checkpointDir + " into " + cacheRoot, e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    GraphCache.deleteTree(tmp);
+                } catch (IOException e) {
+                    log.warn("cannot delete {}: {}", tmp, e.getMessage());
+                }
+            }
+        }
+    }
+}

@@ -389,6 +389,20 @@ def aux_loss(head, feats, scenes, batch):
     return loss
 
 
+def exact_match(batch, logits, sel):
+    """Per answer (row, branch): all argmax right. Returns list of (task, ok)."""
+    ok_tok = (logits.argmax(-1) == batch["labels"][sel])
+    rows, cols = torch.nonzero(sel, as_tuple=True)
+    br = batch["branch"][rows, cols]
+    tasks = batch["label_task"][rows, cols]
+    res = {}
+    for r, b, t, o in zip(rows.tolist(), br.tolist(), tasks.tolist(), ok_tok.tolist()):
+        k = (r, b)
+        prev = res.get(k, (t, True))
+        res[k] = (t, prev[1] and o)
+    return list(res.values())
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # Init, schedule, MoE balance
 

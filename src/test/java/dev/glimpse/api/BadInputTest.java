@@ -189,4 +189,24 @@ class BadInputTest {
         out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
         return out.toByteArray();
     }
+
+    @Test
+    void imageGenerationOnAModelThatCannotDrawIs400AfterTheRequestIsValidated() throws Exception {
+        java.util.function.Function<String, HttpResponse<String>> images = b -> {
+            try {
+                return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/images/generations"))
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(b)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        };
+        expectError(images.apply("{\"prompt\": \"Draw a red circle and a blue square.\", \"n\": 1, \"response_format\": \"b64_json\"}"),
+                400, "model_cannot_generate", "model");
+        expectError(images.apply("{\"n\": 1}"), 400, "missing_field", "prompt");
+        expectError(images.apply("{\"prompt\": \"x\", \"n\": 9}"), 400, "invalid_value", "n");
+        expectError(images.apply("{\"prompt\": \"x\", \"response_format\": \"url\"}"), 400, "invalid_value", "response_format");
+        expectError(images.apply("{\"prompt\": \"x\", \"size\": \"big\"}"), 400, "invalid_value", "size");
+        expectError(images.apply("{\"prompt\": \"x\", \"model\": \"dall-e-3\"}"), 404, "model_not_found", "model");
+    }
 }

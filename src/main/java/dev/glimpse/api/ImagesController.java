@@ -1,0 +1,68 @@
+package dev.glimpse.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.glimpse.engine.ServedModel;
+import dev.glimpse.error.GlimpseException;
+import org.springframework.http.MediaType;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+
+import java.util.List;
+
+/**
+ * OpenAI images API ({@code POST /v1/images/generations}). The request is validated in full first, so a client learns
+ * about a bad field before it learns that the served model cannot draw; a model that cannot generate images (Kimi-VL
+ * reads images, it does not write them) answers 400 {@code model_cannot_generate}.
+ */
+@RestController
+public class ImagesController {
+
+    static final List<String> FORMATS = List.of("b64_json");
+    static final int MAX_N = 4;
+    static final int MAX_PROMPT_CHARS = 4000;
+
+    private final ServedModel served;
+
+    public ImagesController(ServedModel served) {
+        this.served = served;
+    }
+
+    @PostMapping(path = "/v1/images/generations", consumes = MediaType.APPLICATION_JSON_VALUE)
+    public ObjectNode generate(@RequestBody JsonNode body) {
+        if (body == null || !body.isObject()) throw GlimpseException.invalid("invalid_request", null, "the request body must be a JSON object");
+        JsonNode prompt = body.get("prompt");
+        if (prompt == null || !prompt.isTextual() || prompt.asText().isBlank()) {
+            throw GlimpseException.invalid("missing_field", "prompt", "'prompt' is required (a non-empty string)");
+        }
+        if (prompt.asText().length() > MAX_PROMPT_CHARS) {
+            throw GlimpseException.invalid("invalid_value", "prompt", "prompt is longer than " + MAX_PROMPT_CHARS + " characters");
+        }
+        String model = body.path("model").asText(served.card().name());
+        if (!model.equals(served.card().name())) {
+            throw GlimpseException.notFound("model_not_found", "model", "model '" + model + "' does not exist; available: ["
+                    + served.card().name() + "]");
+        }
+        JsonNode n = body.get("n");
+        if (n != null && !n.isNull() && (!n.isIntegralNumber() || n.asInt() < 1 || n.asInt() > MAX_N)) {
+            throw GlimpseException.invalid("invalid_value", "n", "n must be an integer in 1.." + MAX_N);
+        }
+        String format = body.path("response_format").asText("b64_json");
+        if (!FORMATS.contains(format)) {
+            throw GlimpseException.invalid("invalid_value", "response_format", "response_format '" + format
+                    + "' is not supported; valid: " + FORMATS + " (the server keeps no image URLs)");
+        }
+        JsonNode seed = body.get("seed");
+        if (seed != null && !seed.isNull() && !seed.isIntegralNumber()) {
+            throw GlimpseException.invalid("invalid_type", "seed", "seed must be an integer");
+        }
+        JsonNode size = body.get("size");
+        if (size != null && !size.isNull() && (!size.isTextual() || !size.asText().matches("\\d{1,5}x\\d{1,5}"))) {
+            throw GlimpseException.invalid("invalid_value", "size", "size must look like '512x512'");
+        }
+        throw GlimpseException.invalid("model_cannot_generate", "model", "model " + model + " (" + served.card().family()
+                + " family) reads images but cannot generate them; image generation needs a model that draws (e.g. a "
+                + "Chameleon-family checkpoint with a VQ-GAN decoder)");
+    }
+}

@@ -1,7 +1,7 @@
 package dev.glimpse.engine;
 
 import dev.glimpse.error.GlimpseException;
-import dev.glimpse.text.TiktokenTokenizer;
+import dev.glimpse.text.TokenBytes;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -43,7 +43,7 @@ public final class Engine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Engine.class);
 
     private final ModelRunner runner;
-    private final TiktokenTokenizer tokenizer;
+    private final TokenBytes tokenizer;
     private final Set<Integer> stopTokenIds;
     private final EngineConfig config;
     private final String name;
@@ -72,7 +72,7 @@ public final class Engine implements AutoCloseable {
     private final AtomicLong cancelledTotal = new AtomicLong();
     private volatile int lastCompletionTokens;
 
-    public Engine(String name, ModelRunner runner, TiktokenTokenizer tokenizer, Set<Integer> stopTokenIds, EngineConfig config,
+    public Engine(String name, ModelRunner runner, TokenBytes tokenizer, Set<Integer> stopTokenIds, EngineConfig config,
                   MeterRegistry metrics) {
         this.name = name;
         this.runner = runner;

@@ -1,7 +1,7 @@
 package dev.glimpse.engine;
 
 import dev.glimpse.text.IncrementalDetokenizer;
-import dev.glimpse.text.TiktokenTokenizer;
+import dev.glimpse.text.TokenBytes;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
@@ -39,7 +39,7 @@ public final class Sequence {
     /** A batch or caption-job item: admitted after every waiting interactive request. */
     boolean background;
 
-    Sequence(PreparedRequest request, TokenSink sink, BooleanSupplier cancelled, TiktokenTokenizer tokenizer, long deadlineNanos) {
+    Sequence(PreparedRequest request, TokenSink sink, BooleanSupplier cancelled, TokenBytes tokenizer, long deadlineNanos) {
         this.request = request;
         this.sink = sink;
         this.cancelled = cancelled;

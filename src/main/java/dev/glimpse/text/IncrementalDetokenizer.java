@@ -22,7 +22,7 @@ import java.util.Arrays;
  */
 public final class IncrementalDetokenizer {
 
-    private final TiktokenTokenizer tokenizer;
+    private final TokenBytes tokenizer;
     private final boolean skipSpecials;
     private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPLACE)
@@ -31,12 +31,12 @@ public final class IncrementalDetokenizer {
     private int pendingLength;
 
     /** Skips special tokens: their names are control, not text for the client. */
-    public IncrementalDetokenizer(TiktokenTokenizer tokenizer) {
+    public IncrementalDetokenizer(TokenBytes tokenizer) {
         this(tokenizer, true);
     }
 
     /** With skipSpecials false, a special token contributes its name. */
-    public IncrementalDetokenizer(TiktokenTokenizer tokenizer, boolean skipSpecials) {
+    public IncrementalDetokenizer(TokenBytes tokenizer, boolean skipSpecials) {
         this.tokenizer = tokenizer;
         this.skipSpecials = skipSpecials;
     }

@@ -30,7 +30,7 @@ import java.util.OptionalInt;
  * decode fills a plain HashMap lazily (not thread-safe), and its special-token handling asserts that names contain
  * "&lt;|", which Kimi's "[BOS]" does not; decoding and specials are done here.
  */
-public final class TiktokenTokenizer {
+public final class TiktokenTokenizer implements TokenBytes {
 
     /** Kimi reserves 256 special ids after the base vocabulary. */
     public static final int SPECIAL_TOKEN_COUNT = 256;
@@ -176,6 +176,7 @@ public final class TiktokenTokenizer {
         return id == null ? OptionalInt.empty() : OptionalInt.of(id);
     }
 
+    @Override
     public boolean isSpecial(int id) {
         return id >= baseVocabSize && id < tokenBytes.length;
     }
@@ -205,7 +206,8 @@ public final class TiktokenTokenizer {
     }
 
     /** The internal array, not a copy: for the detokenizer's per-token path. Callers in this package must not write to it. */
-    byte[] bytesOf(int id) {
+    @Override
+    public byte[] bytesOf(int id) {
         if (id < 0 || id >= tokenBytes.length) {
             throw GlimpseException.invalid("invalid_token_id", null,
                     "token id " + id + " is outside the vocabulary [0, " + tokenBytes.length + ")");

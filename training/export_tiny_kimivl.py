@@ -75,8 +75,8 @@ Real Kimi-VL tensor names and `config.json` schema (`training/kimivl_reference.p
   warmup {args['warmup']}, cosine to 10% over {args['steps']} steps, weight decay {args['wd']}, clip 1.0),
   auxiliary-loss-free MoE balancing; {ck['wall'] / 3600:.2f} h of training wall time on 2 CPU cores (PyTorch 1.13, fp32).
 - Dense auxiliary loss (weight {args.get('aux_weight', 0.0)}; training only, not part of the checkpoint): a linear head on every
-  projected image token predicts the colour and kind of a shape centred in its 28x28 cell, whether the word covers it and
-  which letters are centred in it. Without it the same model sat at chance for 450 steps (the answers alone say nothing
+  projected image token predicts the colour and kind of the shape under its 28x28 cell's centre, whether a shape's
+  centre lies in the cell, whether the word covers it and which letters are centred in it. Without it the same model sat at chance for 450 steps (the answers alone say nothing
   about where to look); with it held-out colour accuracy left chance within ~150 steps.
 {notes}- Reproduce: `training/README.md` (`train_tiny_kimivl.py`, then `export_tiny_kimivl.py`).
 - In-training validation at this checkpoint (teacher-forced exact match = greedy exact match, seed 777777):

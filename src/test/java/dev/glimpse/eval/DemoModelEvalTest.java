@@ -12,20 +12,26 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The bundled demo checkpoint sees: a slice of its committed held-out ShapesWorld set (every 4th image, all its questions,
+ * The bundled demo checkpoint sees: a slice of its committed held-out ShapesWorld set (every 2nd image, all its questions,
  * extreme aspect ratios included) through the full serving path (decode, preprocess, template, engine, greedy), with
- * per-task exact-match floors. The floors are the issue's targets where the committed checkpoint meets them and its
- * measured accuracy on this slice, rounded down, where it does not yet (see model-cards/tiny-kimi-vl/README.md), so a
- * serving change that costs answers fails here. Chance is far below every floor.
+ * per-task exact-match floors at the committed checkpoint's measured accuracy minus a little slack (see
+ * model-cards/tiny-kimi-vl/README.md), so a serving change that costs answers fails here. Colour (1 in 7) and count
+ * (1 in 4) are far above chance; shape and leftmost are near it and only guard against broken output.
  */
 class DemoModelEvalTest {
 
     static final Path CARD = Path.of("model-cards/tiny-kimi-vl");
-    static final int STRIDE = 4;
+    static final int STRIDE = 2;
 
-    /** Per task: the accuracy this slice must reach. */
+    /**
+     * Per task: the accuracy this slice (every 2nd image: ~270 questions) must reach. The committed checkpoint (step 800
+     * of the second run, see the model card) measured colour 22/38, count 34/43, count_kind 20/38, ocr 23/40,
+     * leftmost 7/41, shape 12/34, caption 0/38 here; the floors leave about two answers of slack. The issue's targets
+     * (95/95/90/85/85/85/60%) are not met yet, so they are not what this asserts. Caption has no floor: no caption is
+     * exactly right yet (0%), and a floor of 0 could not fail.
+     */
     static final Map<String, Double> FLOORS = Map.of(
-            "colour", 0.0, "shape", 0.0, "count", 0.0, "count_kind", 0.0, "leftmost", 0.0, "ocr", 0.0, "caption", 0.0);
+            "colour", 0.50, "count", 0.72, "count_kind", 0.45, "ocr", 0.50, "leftmost", 0.10, "shape", 0.28);
 
     @Test
     void theDemoModelAnswersHeldOutShapesWorldQuestions() {

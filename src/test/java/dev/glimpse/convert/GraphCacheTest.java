@@ -16,7 +16,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class GraphCacheTest {
 
-    static final Path TINY = Path.of("model-cards/tiny-kimi-vl");
+    /** The random-weight parity checkpoint (small and fixed; the bundled tiny-kimi-vl is the trained model). */
+    static final Path TINY = Path.of("src/test/resources/golden/kimivl/checkpoint");
 
     @TempDir
     Path tmp;
@@ -89,7 +90,7 @@ class GraphCacheTest {
     void addingOrRenamingAFileChangesTheKey() throws Exception {
         Path copy = copyCheckpoint(tmp.resolve("copy"));
         String before = GraphCache.key(copy, "o");
-        Files.move(copy.resolve("README.md"), copy.resolve("README2.md"));
+        Files.move(copy.resolve("preprocessor_config.json"), copy.resolve("preprocessor_config2.json"));
         String renamed = GraphCache.key(copy, "o");
         assertNotEquals(before, renamed);
         Files.writeString(copy.resolve("extra.txt"), "");

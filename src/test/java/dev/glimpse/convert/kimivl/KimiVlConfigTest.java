@@ -13,7 +13,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class KimiVlConfigTest {
 
-    static final Path TINY = Path.of("model-cards/tiny-kimi-vl");
+    /** The random-weight parity checkpoint (the bundled tiny-kimi-vl is the trained, larger model). */
+    static final Path TINY = Path.of("src/test/resources/golden/kimivl/checkpoint");
     static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir

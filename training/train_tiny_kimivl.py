@@ -591,7 +591,9 @@ def main():
     ap.add_argument("--val-extreme", type=int, default=30)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
-    ap.add_argument("--init-from", default=None, help="start from this checkpoint's model weights (new optimiser and schedule)")
+    ap.add_argument("--init-from", default=None,
+                    help="start from these model weights (a run's ckpt.pt / best.pt, or an exported checkpoint folder); "
+                         "new optimiser and schedule")
     ap.add_argument("--max-steps-this-call", type=int, default=0, help="stop after this many steps (testing)")
     a = ap.parse_args()
     torch.set_num_threads(os.cpu_count())
@@ -611,7 +613,8 @@ def main():
             raise SystemExit(f"{ckpt_path} exists: use --resume or a new --run")
         write_json(args_path, {k: v for k, v in vars(a).items() if k not in ("resume", "max_steps_this_call")})
     if a.init_from and not a.resume:
-        with open(os.path.join(os.path.dirname(a.init_from), "tiktoken.model"), "rb") as f_src, \
+        src_dir = a.init_from if os.path.isdir(a.init_from) else os.path.dirname(a.init_from)
+        with open(os.path.join(src_dir, "tiktoken.model"), "rb") as f_src, \
                 open(os.path.join(a.run, "tiktoken.model"), "wb") as f_dst:
             f_dst.write(f_src.read())   # the same tokenizer as the weights it starts from
     train_seed = 1000 + a.seed
@@ -646,10 +649,15 @@ def main():
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     step, wall, best = 0, 0.0, -1.0
     if a.init_from and not a.resume:
-        src = torch.load(a.init_from)
-        model.load_state_dict(src["model"])
-        wall = src.get("wall", 0.0)   # training time so far includes the run it starts from
-        print(f"initialised from {a.init_from} (step {src.get('step')}, {wall / 60:.1f} min)", flush=True)
+        if os.path.isdir(a.init_from):   # an exported checkpoint (model-cards/tiny-kimi-vl): weights only
+            import safetensors_io
+            model.load_state_dict(safetensors_io.load(os.path.join(a.init_from, "model.safetensors")))
+            print(f"initialised from {a.init_from} (exported weights)", flush=True)
+        else:                            # a run's ckpt.pt / best.pt
+            src = torch.load(a.init_from)
+            model.load_state_dict(src["model"])
+            wall = src.get("wall", 0.0)   # training time so far includes the run it starts from
+            print(f"initialised from {a.init_from} (step {src.get('step')}, {wall / 60:.1f} min)", flush=True)
     if a.resume:
         ck = torch.load(ckpt_path)
         model.load_state_dict(ck["model"])

@@ -26,16 +26,21 @@ import java.util.List;
  */
 public final class GraphCache {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GraphCache.class);
+
     public static final long FULL_HASH_LIMIT = 256L << 20;
-    /** Bump when graph layout changes, so stale caches are not reused. */
-    public static final String CONVERTER_VERSION = "kimivl-graphs-2";
+    /**
+     * Salt of every key: bump it when something all families share changes (the graph builder, external-data layout).
+     * A family's own layout changes bump the version in the options its converter passes.
+     */
+    static final String FORMAT_VERSION = "glimpse-graphs-2";
 
     private GraphCache() {}
 
     public static String key(Path checkpointDir, String options) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            md.update((CONVERTER_VERSION + "\n" + options + "\n").getBytes());
+            md.update((FORMAT_VERSION + "\n" + options + "\n").getBytes());
             List<Path> files = new ArrayList<>();
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(checkpointDir)) {
                 for (Path p : ds) if (Files.isRegularFile(p)) files.add(p);
@@ -71,6 +76,46 @@ public final class GraphCache {
         ch.read(b, pos);
         b.flip();
         md.update(b);
+    }
+
+    /** Writes a checkpoint's graphs into a (temporary) directory. */
+    public interface Conversion {
+        void into(Path outDir) throws IOException;
+    }
+
+    /**
+     * The cache directory of a checkpoint's graphs, converting on a miss: into a temporary directory that is published
+     * atomically once complete, and deleted if the conversion fails, so the cache never holds partial graphs.
+     *
+     * @param options  everything besides the checkpoint's files that shapes the graphs: the family's converter version
+     *                 (bump it when a graph layout changes) and the dtype
+     * @param complete a file the conversion writes last-or-always: its presence marks a usable entry
+     */
+    public static Path cached(Path checkpointDir, Path cacheRoot, String options, String complete, Conversion conversion) {
+        String key = key(checkpointDir, options);
+        Path target = cacheRoot.resolve(key);
+        if (Files.isRegularFile(target.resolve(complete))) {
+            log.info("graph cache hit {} for {}", target, checkpointDir);
+            return target;
+        }
+        Path tmp = null;
+        try {
+            tmp = Files.createDirectories(cacheRoot).resolve(key + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+            conversion.into(tmp);
+            publish(tmp, target);
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot convert " + checkpointDir + " into " + cacheRoot, e);
+        } finally {
+            // publish moved or deleted tmp on success; a failed conversion must not leave partial graphs behind
+            if (tmp != null) {
+                try {
+                    deleteTree(tmp);
+                } catch (IOException e) {
+                    log.warn("cannot delete {}: {}", tmp, e.getMessage());
+                }
+            }
+        }
     }
 
     /** Moves a fully written temporary directory into place; a concurrent winner's copy is kept. */

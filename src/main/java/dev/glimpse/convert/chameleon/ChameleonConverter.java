@@ -6,7 +6,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -22,6 +21,8 @@ public final class ChameleonConverter {
     public static final String VQ_ENCODER = "vq_encoder.onnx";
     public static final String VQ_DECODER = "vq_decoder.onnx";
     public static final String DECODER = "decoder.onnx";
+    /** Part of the cache key (beside the shared format version): bump when a Chameleon graph's layout changes. */
+    static final String VERSION = "chameleon-graphs-1";
     /** Weights above this many bytes per graph go to ONNX external data (protobuf's limit is 2 GB). */
     public static final long EXTERNAL_DATA_THRESHOLD = 1L << 30;
 
@@ -46,25 +47,7 @@ public final class ChameleonConverter {
 
     /** The cached graph directory for this checkpoint and dtype, converting on a miss. */
     public static Path cached(Path checkpointDir, Path cacheRoot, String dtype) {
-        String key = GraphCache.key(checkpointDir, "family=chameleon;dtype=" + dtype);
-        Path target = cacheRoot.resolve(key);
-        if (Files.isRegularFile(target.resolve(DECODER))) return target;
-        Path tmp = null;
-        try {
-            tmp = Files.createDirectories(cacheRoot).resolve(key + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
-            convert(checkpointDir, tmp, dtype);
-            GraphCache.publish(tmp, target);
-            return target;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot convert " + checkpointDir + " into " + cacheRoot, e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    GraphCache.deleteTree(tmp);
-                } catch (IOException e) {
-                    log.warn("cannot delete {}: {}", tmp, e.getMessage());
-                }
-            }
-        }
+        return GraphCache.cached(checkpointDir, cacheRoot, VERSION + ";dtype=" + dtype, DECODER,
+                out -> convert(checkpointDir, out, dtype));
     }
 }

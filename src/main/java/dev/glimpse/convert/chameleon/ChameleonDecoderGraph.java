@@ -1,8 +1,10 @@
 package dev.glimpse.convert.chameleon;
 
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
+import dev.glimpse.convert.DecoderGraphs;
 import dev.glimpse.convert.GraphBuilder;
 import dev.glimpse.convert.SafeTensors;
+import dev.glimpse.convert.Weights;
 
 import java.util.Arrays;
 import java.util.Map;
@@ -56,19 +58,10 @@ public final class ChameleonDecoderGraph {
         String table = g.weight("embed_tokens", st.floats("model.embed_tokens.weight", t.vocabSize(), hidden), t.vocabSize(), hidden);
         String x = g.op("Gather", Map.of("axis", 0L), table, ids);                     // (B, S, H)
 
-        // Additive mask (B, 1, S, T); a large finite negative keeps fully-masked padding rows finite.
-        String total = g.op("Gather", Map.of("axis", 0L), g.op("Shape", mask), g.intScalar(1));
-        String seq = g.op("Gather", Map.of("axis", 0L), g.op("Shape", ids), g.intScalar(1));
-        String one = g.intScalar(1);
-        String qPos = g.op("Range", g.sub(total, seq), total, one);
-        String kPos = g.op("Range", g.intScalar(0), total, one);
-        String causal = g.op("LessOrEqual", g.unsqueeze(kPos, 0), g.unsqueeze(qPos, 1));
-        String allowed = g.op("And", g.unsqueeze(causal, 0, 1), g.unsqueeze(g.cast(mask, DataType.BOOL), 1, 2));
-        String bias = g.op("Where", allowed, g.scalar(0f), g.scalar(-1e9f));
+        String bias = DecoderGraphs.attentionBias(g, mask, ids);   // same convention as Kimi-VL's decoder
 
         // RoPE (rotate_half): angle (B, S, hd/2) = pos * inv_freq, cos/sin repeated to hd, as (B, 1, S, hd).
-        float[] invFreq = new float[hd / 2];
-        for (int i = 0; i < invFreq.length; i++) invFreq[i] = (float) (1.0 / Math.pow(t.ropeTheta(), (float) (2 * i) / (float) hd));
+        float[] invFreq = DecoderGraphs.ropeInvFreq(t.ropeTheta(), hd);
         String ang = g.mul(g.unsqueeze(g.cast(positions, DataType.FLOAT), 2), g.weight("rope_inv_freq", invFreq, invFreq.length));
         String ang2 = g.concat(2, ang, ang);
         String cos = g.unsqueeze(g.op("Cos", ang2), 1);
@@ -148,10 +141,7 @@ public final class ChameleonDecoderGraph {
     }
 
     private static String mat(GraphBuilder g, SafeTensors st, String name, int out, int in) {
-        float[] w = st.floats(name, out, in);
-        float[] t = new float[w.length];
-        for (int r = 0; r < out; r++) for (int c = 0; c < in; c++) t[c * out + r] = w[r * in + c];
-        return g.weight(name, t, in, out);
+        return g.weight(name, Weights.linearAsMatMul(st, name, out, in), in, out);
     }
 
     private static String vec(GraphBuilder g, SafeTensors st, String name, int n) {

@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.glimpse.convert.GraphBuilder;
 import dev.glimpse.convert.SafeTensors;
+import dev.glimpse.convert.Weights;
 
 import java.util.HashMap;
 import java.util.List;
@@ -92,7 +93,7 @@ public final class ChameleonVqGraph {
         int e = cfg.embedDim();
         String zf = g.reshape(g.transpose(z, 0, 2, 3, 1), -1, e);                 // (B*g*g, E)
         float[] book = w.floats(PREFIX + "quantize.embedding.weight", cfg.numEmbeddings(), e);
-        String bookT = g.weight("codebook_t", transpose(book, cfg.numEmbeddings(), e), e, cfg.numEmbeddings());
+        String bookT = g.weight("codebook_t", Weights.transpose(book, cfg.numEmbeddings(), e), e, cfg.numEmbeddings());
         float[] norms = new float[cfg.numEmbeddings()];
         for (int k = 0; k < norms.length; k++) {
             double s = 0;
@@ -198,11 +199,5 @@ public final class ChameleonVqGraph {
         float[] f = new float[n];
         java.util.Arrays.fill(f, 1f);
         return f;
-    }
-
-    private static float[] transpose(float[] m, int rows, int cols) {
-        float[] t = new float[m.length];
-        for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) t[j * rows + i] = m[i * cols + j];
-        return t;
     }
 }

@@ -7,7 +7,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -45,31 +44,7 @@ public final class KimiVlConverter {
 
     /** The cached graph directory for this checkpoint and dtype, converting on a miss. */
     public static Path cached(Path checkpointDir, Path cacheRoot, String dtype) {
-        String key = GraphCache.key(checkpointDir, "dtype=" + dtype);
-        Path target = cacheRoot.resolve(key);
-        if (Files.isRegularFile(target.resolve(DECODER))) {
-            log.info("graph cache hit {} for {}", target, checkpointDir);
-            return target;
-        }
-        Path tmp = null;
-        try {
-            tmp = Files.createDirectories(cacheRoot).resolve(key + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
-            convert(checkpointDir, tmp, dtype);
-            GraphCache.publish(tmp, target);
-            return target;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot convert " + checkpointDir + " into " + cacheRoot, e);
-        } finally {
-            // A failed conversion must not leave partial graphs behind (publish moved or deleted tmp on success).
-            if (tmp != null) deleteQuietly(tmp);
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try {
-            GraphCache.deleteTree(dir);
-        } catch (IOException e) {
-            log.warn("cannot delete {}: {}", dir, e.getMessage());
-        }
+        return GraphCache.cached(checkpointDir, cacheRoot, "dtype=" + dtype, DECODER,
+                out -> convert(checkpointDir, out, dtype));
     }
 }

@@ -1,8 +1,10 @@
 package dev.glimpse.convert.kimivl;
 
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
+import dev.glimpse.convert.DecoderGraphs;
 import dev.glimpse.convert.GraphBuilder;
 import dev.glimpse.convert.SafeTensors;
+import dev.glimpse.convert.Weights;
 
 import java.util.Map;
 
@@ -68,24 +70,10 @@ public final class KimiVlDecoderGraph {
         String positions = g.input(POSITION_IDS, DataType.INT64, "batch", "seq");
         String keep = g.input(NUM_LOGITS_TO_KEEP, DataType.INT64, 1);
 
-        // Additive mask (B, 1, S, T): key j is visible to query i iff j <= past + i and attention_mask[b, j] = 1.
-        // A large finite negative (not -inf) keeps fully-masked padding rows finite instead of NaN.
-        String total = g.op("Gather", Map.of("axis", 0L), g.op("Shape", mask), g.intScalar(1));
-        String seq = g.op("Gather", Map.of("axis", 0L), g.op("Shape", x), g.intScalar(1));
-        String past = g.sub(total, seq);
-        String one = g.intScalar(1);
-        String qPos = g.op("Range", past, total, one);                              // (S)
-        String kPos = g.op("Range", g.intScalar(0), total, one);                    // (T)
-        String causal = g.op("LessOrEqual", g.unsqueeze(kPos, 0), g.unsqueeze(qPos, 1)); // (S, T)
-        String valid = g.unsqueeze(g.cast(mask, DataType.BOOL), 1, 2);              // (B, 1, 1, T)
-        String allowed = g.op("And", g.unsqueeze(causal, 0, 1), valid);             // (B, 1, S, T)
-        String bias = g.op("Where", allowed, g.scalar(0f), g.scalar(-1e9f));
+        String bias = DecoderGraphs.attentionBias(g, mask, x);
 
         // RoPE tables from positions: angle (B, S, rope/2) = pos * inv_freq, inv_freq_i = theta^(-2i/rope) in fp32.
-        float[] invFreq = new float[rope / 2];
-        for (int i = 0; i < invFreq.length; i++) {
-            invFreq[i] = (float) (1.0 / Math.pow(t.ropeTheta(), (float) (2 * i) / (float) rope));
-        }
+        float[] invFreq = DecoderGraphs.ropeInvFreq(t.ropeTheta(), rope);
         String ang = g.mul(g.unsqueeze(g.cast(positions, DataType.FLOAT), 2), g.weight("rope_inv_freq", invFreq, invFreq.length));
         String cosK = g.op("Cos", ang);                                            // (B, S, rope/2)
         String sinK = g.op("Sin", ang);
@@ -234,7 +222,7 @@ public final class KimiVlDecoderGraph {
     }
 
     private static String mat(GraphBuilder g, SafeTensors st, String name, int out, int in) {
-        return g.weight(name, Weights.transpose(st.floats(name, out, in), out, in), in, out);
+        return g.weight(name, Weights.linearAsMatMul(st, name, out, in), in, out);
     }
 
     private static String vec(GraphBuilder g, SafeTensors st, String name, int n) {

@@ -3,6 +3,7 @@ package dev.glimpse.convert.kimivl;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.glimpse.convert.GraphBuilder;
 import dev.glimpse.convert.SafeTensors;
+import dev.glimpse.convert.Weights;
 
 import java.util.Map;
 

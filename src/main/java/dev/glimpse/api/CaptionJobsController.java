@@ -26,7 +26,6 @@ import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBo
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -90,7 +89,7 @@ public class CaptionJobsController {
                                        @RequestParam(value = "max_tokens", required = false) String maxTokens) throws IOException {
         if (file == null || file.isEmpty()) throw GlimpseException.invalid("missing_field", "file", "a non-empty zip 'file' part is required");
         try (InputStream in = file.getInputStream()) {
-            if (!looksLikeZip(in)) throw GlimpseException.invalid("invalid_zip", "file", "the upload is not a zip archive");
+            if (!CaptionKind.isZip(in)) throw GlimpseException.invalid("invalid_zip", "file", "the upload is not a zip archive");
         }
         StoredFile f = files.save(file, "caption_source");
         ObjectNode source = json.createObjectNode().put("type", "zip").put("file_id", f.id());
@@ -162,14 +161,7 @@ public class CaptionJobsController {
             case "failed" -> JobStore.FAILED;
             default -> throw GlimpseException.invalid("invalid_value", "state", "state must be one of [all, completed, failed]");
         };
-        StreamingResponseBody body = out -> store.forEachResult(id, s, item -> {
-            try {
-                out.write(item.result().getBytes(StandardCharsets.UTF_8));
-                out.write('\n');
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
+        StreamingResponseBody body = out -> store.writeResults(id, s, out);
         return ResponseEntity.ok().contentType(MediaType.parseMediaType("application/x-ndjson")).body(body);
     }
 
@@ -240,15 +232,10 @@ public class CaptionJobsController {
     private void checkZip(StoredFile f) {
         if (!f.kind().equals("upload")) throw GlimpseException.invalid("invalid_zip", "source.file_id", "file " + f.id() + " is not an upload");
         try (InputStream in = Files.newInputStream(fileStore.path(f.id()))) {
-            if (!looksLikeZip(in)) throw GlimpseException.invalid("invalid_zip", "source.file_id", "file " + f.id() + " is not a zip archive");
+            if (!CaptionKind.isZip(in)) throw GlimpseException.invalid("invalid_zip", "source.file_id", "file " + f.id() + " is not a zip archive");
         } catch (IOException e) {
             throw GlimpseException.invalid("invalid_zip", "source.file_id", "file " + f.id() + " cannot be read");
         }
-    }
-
-    private static boolean looksLikeZip(InputStream in) throws IOException {
-        byte[] magic = in.readNBytes(4);
-        return magic.length == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
     }
 
     private ObjectNode jobJson(Job j) {

@@ -20,7 +20,6 @@ import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBo
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.List;
 
@@ -93,14 +92,7 @@ public class FilesController {
             body = out -> Files.copy(files.path(f.id()), out);
         } else {
             int state = f.kind().equals("output") ? JobStore.COMPLETED : JobStore.FAILED;
-            body = out -> store.forEachResult(f.jobId(), state, item -> {
-                try {
-                    out.write(item.result().getBytes(StandardCharsets.UTF_8));
-                    out.write('\n');
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
+            body = out -> store.writeResults(f.jobId(), state, out);
         }
         return ResponseEntity.ok().contentType(MediaType.APPLICATION_OCTET_STREAM)
                 .header("Content-Disposition", "attachment; filename=\"" + f.filename().replace("\"", "") + "\"").body(body);

@@ -106,9 +106,10 @@ public final class BatchKind implements JobKind {
 
     private Line parse(Job job, Item item) {
         String[] range = item.input().split(":");
+        JsonNode spec = spec(job);
         JsonNode req;
         try {
-            byte[] bytes = files.read(spec(job).path("input_file_id").asText(), Long.parseLong(range[0]), Integer.parseInt(range[1]));
+            byte[] bytes = files.read(spec.path("input_file_id").asText(), Long.parseLong(range[0]), Integer.parseInt(range[1]));
             req = json.readTree(bytes);
         } catch (JsonProcessingException e) {
             return lineError(job, item, null, "invalid_json", "line " + (item.idx() + 1) + " is not valid JSON: "
@@ -126,7 +127,7 @@ public final class BatchKind implements JobKind {
             return lineError(job, item, customId, "invalid_method", "method '" + method + "' is not supported; valid: [POST]");
         }
         String url = req.path("url").asText(null);
-        String endpoint = spec(job).path("endpoint").asText();
+        String endpoint = spec.path("endpoint").asText();
         if (!endpoint.equals(url)) {
             return lineError(job, item, customId, "invalid_url", "url '" + url + "' does not match the batch's endpoint "
                     + endpoint + " (each line must name the batch's endpoint)");

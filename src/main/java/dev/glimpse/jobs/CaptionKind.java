@@ -51,7 +51,11 @@ public final class CaptionKind implements JobKind {
 
     /** Where the job's files are read from. */
     public Path sourceRoot(Job job) {
-        JsonNode src = spec(job).path("source");
+        return sourceRoot(job, spec(job));
+    }
+
+    private Path sourceRoot(Job job, JsonNode spec) {
+        JsonNode src = spec.path("source");
         return src.path("type").asText().equals("folder") ? Path.of(src.path("path").asText()) : unpackDir(job.id());
     }
 
@@ -75,7 +79,7 @@ public final class CaptionKind implements JobKind {
     @Override
     public CompletableFuture<Outcome> process(Job job, Item item, BooleanSupplier cancelled) {
         JsonNode spec = spec(job);
-        return captioner.caption(sourceRoot(job), item.input(), spec.path("prompt").asText(),
+        return captioner.caption(sourceRoot(job, spec), item.input(), spec.path("prompt").asText(),
                 spec.path("max_tokens").asInt(), cancelled);
     }
 
@@ -132,7 +136,8 @@ public final class CaptionKind implements JobKind {
         }
     }
 
-    static boolean isZip(InputStream in) throws IOException {
+    /** Starts with a zip local-file header ("PK\3\4")? */
+    public static boolean isZip(InputStream in) throws IOException {
         byte[] magic = in.readNBytes(4);
         return magic.length == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
     }

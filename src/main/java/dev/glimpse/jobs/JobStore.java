@@ -196,6 +196,22 @@ public final class JobStore {
         return n == null ? 0 : n;
     }
 
+    /** Writes the finished items of one state (or -1 for both) as JSONL: one result line each, in index order. */
+    public void writeResults(String jobId, int state, java.io.OutputStream out) throws java.io.IOException {
+        try {
+            forEachResult(jobId, state, item -> {
+                try {
+                    out.write(item.result().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    out.write('\n');
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
     /** Streams finished items of one state (COMPLETED or FAILED, or -1 for both) in index order, without loading all. */
     public void forEachResult(String jobId, int state, Consumer<Item> sink) {
         String where = state < 0 ? "state <> 0" : "state = " + state;

@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * client before it is committed, so no reported result is lost and none is duplicated.
  *
  * <p>Threads: one dispatcher thread (this class) talks to the store and submits items; item work runs on the engine and
- * on the kinds' own executors, and comes back through {@link #done}.
+ * on the kinds' own executors, and comes back through a queue that belongs to that one pass over the job (so an item
+ * that returns after its pass gave up waiting can never be recorded against a later job).
  */
 public final class JobRunner implements AutoCloseable {
 
@@ -47,7 +48,6 @@ public final class JobRunner implements AutoCloseable {
     private final Thread thread;
     private final Object wake = new Object();
     private final AtomicBoolean stopping = new AtomicBoolean();
-    private final BlockingQueue<Done> done = new LinkedBlockingQueue<>();
     private volatile boolean signalled;
 
     private record Done(Item item, JobKind.Outcome outcome, Throwable error) {}
@@ -147,6 +147,7 @@ public final class JobRunner implements AutoCloseable {
 
     /** Keeps the job's pending items flowing through the engine until none is left, or the job is cancelled or deleted. */
     private void process(Job job, JobKind kind) throws InterruptedException {
+        BlockingQueue<Done> done = new LinkedBlockingQueue<>();
         AtomicBoolean cancelled = new AtomicBoolean();
         Map<Integer, Item> inFlight = new HashMap<>();
         Deque<Item> queue = new ArrayDeque<>();   // fetched pending items not yet submitted (retries go first)
@@ -168,7 +169,7 @@ public final class JobRunner implements AutoCloseable {
                     if (cur.isPresent() && !store.claim(job.id(), owner, now(), LEASE_SECONDS)) {
                         // Another server took the job over (our lease ran out, e.g. after a long pause): stop touching it.
                         log.warn("job {}: claim lost to another server; stopping here", job.id());
-                        drain(inFlight, kind);
+                        drain(inFlight, done);
                         return;
                     }
                 }
@@ -179,7 +180,7 @@ public final class JobRunner implements AutoCloseable {
                 }
             }
             if (cancelled.get()) {
-                drain(inFlight, kind);
+                drain(inFlight, done);
                 store.addRunSeconds(job.id(), (System.nanoTime() - tick) / 1e9);
                 store.transition(job.id(), "cancelling", "cancelled", "finished_at", now());
                 return;
@@ -197,10 +198,10 @@ public final class JobRunner implements AutoCloseable {
                 Item next = queue.pollFirst();
                 if (next == null) break;
                 inFlight.put(next.idx(), next);
-                submit(job, kind, next, cancelled);
+                submit(job, kind, next, cancelled, done);
             }
             if (stopping.get()) {
-                drain(inFlight, kind);
+                drain(inFlight, done);
                 return;
             }
             if (inFlight.isEmpty() && queue.isEmpty() && exhausted) {
@@ -213,10 +214,6 @@ public final class JobRunner implements AutoCloseable {
             Done d = done.poll(50, TimeUnit.MILLISECONDS);
             List<JobStore.Finished> finished = new ArrayList<>();
             while (d != null) {
-                if (!d.item().jobId().equals(job.id())) {   // a straggler of an earlier job whose drain timed out
-                    d = done.poll();
-                    continue;
-                }
                 inFlight.remove(d.item().idx());
                 if (d.error() != null) {
                     GlimpseException g = ChatService.unwrap(d.error());
@@ -240,7 +237,7 @@ public final class JobRunner implements AutoCloseable {
         }
     }
 
-    private void submit(Job job, JobKind kind, Item item, AtomicBoolean cancelled) {
+    private void submit(Job job, JobKind kind, Item item, AtomicBoolean cancelled, BlockingQueue<Done> done) {
         try {
             kind.process(job, item, () -> cancelled.get() || stopping.get())
                     .whenComplete((o, e) -> done.add(new Done(item, o, e)));
@@ -250,7 +247,7 @@ public final class JobRunner implements AutoCloseable {
     }
 
     /** Waits for in-flight items to come back (they were told to stop), recording the ones that finished. */
-    private void drain(Map<Integer, Item> inFlight, JobKind kind) throws InterruptedException {
+    private void drain(Map<Integer, Item> inFlight, BlockingQueue<Done> done) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!inFlight.isEmpty() && System.nanoTime() < deadline) {
             Done d = done.poll(100, TimeUnit.MILLISECONDS);
@@ -260,7 +257,6 @@ public final class JobRunner implements AutoCloseable {
                 store.finishItem(d.item().jobId(), d.item().idx(), true, d.outcome().result(), d.outcome().tokens(), now());
             }
         }
-        done.clear();   // stragglers that come back later are recognised by their job id and ignored
     }
 
     private void finish(Job job, JobKind kind) {

@@ -54,7 +54,7 @@ public class GlimpseApplication {
         dev.glimpse.card.ModelCard card = dev.glimpse.card.ModelCardLoader.load(cardDir);
         Path set = opt.containsKey("--set") ? Path.of(opt.get("--set")) : cardDir.resolve("eval");
         dev.glimpse.runtime.OrtRuntime runtime = new dev.glimpse.runtime.OrtRuntime("cpu", 0);
-        try (dev.glimpse.engine.ServedModel model = dev.glimpse.engine.ServedModel.standalone(card, runtime,
+        try (dev.glimpse.engine.ServedModel model = dev.glimpse.engine.ServedModel.standalone(card, dev.glimpse.family.Families::load, runtime,
                 Path.of(opt.get("--data-dir")).resolve("graphs"))) {
             long t0 = System.nanoTime();
             dev.glimpse.eval.ShapesWorldEval.Report report =

@@ -4,6 +4,7 @@ import dev.glimpse.card.ModelCard;
 import dev.glimpse.card.ModelCardLoader;
 import dev.glimpse.engine.EngineConfig;
 import dev.glimpse.engine.ServedModel;
+import dev.glimpse.family.Families;
 import dev.glimpse.image.ImageLimits;
 import io.micrometer.core.instrument.MeterRegistry;
 import dev.glimpse.runtime.OrtRuntime;
@@ -30,7 +31,7 @@ public class ServingConfiguration {
         GlimpseProperties.Limits l = props.limits();
         EngineConfig engine = new EngineConfig(e.maxNumSeqs(), e.maxBatchedTokens(), l.queueCapacity(), e.kvCacheBytes(),
                 e.requestTimeout());
-        return new ServedModel(card, runtime, props.dataDir().resolve("graphs"), engine,
+        return new ServedModel(card, Families::load, runtime, props.dataDir().resolve("graphs"), engine,
                 new ImageLimits(l.maxImageBytes(), l.maxImagePixels(), l.maxImageSide()), e.visionCacheBytes(), metrics);
     }
 }

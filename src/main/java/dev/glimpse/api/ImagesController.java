@@ -1,7 +1,10 @@
 package dev.glimpse.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.glimpse.engine.SamplingParams;
 import dev.glimpse.engine.ServedModel;
 import dev.glimpse.error.GlimpseException;
 import org.springframework.http.MediaType;
@@ -9,12 +12,20 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 
+import java.time.Instant;
+import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.CompletionException;
 
 /**
  * OpenAI images API ({@code POST /v1/images/generations}). The request is validated in full first, so a client learns
  * about a bad field before it learns that the served model cannot draw; a model that cannot generate images (Kimi-VL
- * reads images, it does not write them) answers 400 {@code model_cannot_generate}.
+ * reads images, it does not write them) answers 400 {@code model_cannot_generate}. A model that draws runs each of the n
+ * images as an engine request (batched with everything else) and answers PNGs as b64_json.
+ *
+ * <p>Sampling: {@code seed} (image i uses seed + i), and as Glimpse extensions {@code temperature} (default
+ * {@value #DEFAULT_TEMPERATURE}) and {@code top_p} (default {@value #DEFAULT_TOP_P}); {@code size} must be one the model
+ * draws (default: its first).
  */
 @RestController
 public class ImagesController {
@@ -22,6 +33,8 @@ public class ImagesController {
     static final List<String> FORMATS = List.of("b64_json");
     static final int MAX_N = 4;
     static final int MAX_PROMPT_CHARS = 4000;
+    static final double DEFAULT_TEMPERATURE = 1.0;
+    static final double DEFAULT_TOP_P = 0.9;
 
     private final ServedModel served;
 
@@ -54,15 +67,46 @@ public class ImagesController {
                     + "' is not supported; valid: " + FORMATS + " (the server keeps no image URLs)");
         }
         JsonNode seed = body.get("seed");
-        if (seed != null && !seed.isNull() && !seed.isIntegralNumber()) {
+        if (seed != null && !seed.isNull() && !seed.canConvertToLong()) {
             throw GlimpseException.invalid("invalid_type", "seed", "seed must be an integer");
         }
         JsonNode size = body.get("size");
         if (size != null && !size.isNull() && (!size.isTextual() || !size.asText().matches("\\d{1,5}x\\d{1,5}"))) {
             throw GlimpseException.invalid("invalid_value", "size", "size must look like '512x512'");
         }
-        throw GlimpseException.invalid("model_cannot_generate", "model", "model " + model + " (" + served.card().family()
-                + " family) reads images but cannot generate them; image generation needs a model that draws (e.g. a "
-                + "Chameleon-family checkpoint with a VQ-GAN decoder)");
+        double temperature = number(body, "temperature", DEFAULT_TEMPERATURE);
+        double topP = number(body, "top_p", DEFAULT_TOP_P);
+        if (!served.canGenerateImages()) {
+            throw GlimpseException.invalid("model_cannot_generate", "model", "model " + model + " (" + served.card().family()
+                    + " family) reads images but cannot generate them; image generation needs a model that draws (e.g. a "
+                    + "Chameleon-family checkpoint with a VQ-GAN decoder)");
+        }
+        List<String> sizes = served.family().imageGenerator().sizes();
+        if (size != null && !size.isNull() && !sizes.contains(size.asText())) {
+            throw GlimpseException.invalid("invalid_value", "size", "size '" + size.asText() + "' is not one model " + model
+                    + " draws; valid: " + sizes);
+        }
+        // max_tokens is replaced by the image's token count
+        SamplingParams sampling = new SamplingParams(temperature, topP, 0, 1,
+                seed == null || seed.isNull() ? null : seed.asLong(), List.of());
+        List<byte[]> pngs;
+        try {
+            pngs = served.generateImages(prompt.asText(), n == null || n.isNull() ? 1 : n.asInt(), sampling, () -> false).join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw e;
+        }
+        ObjectNode out = JsonNodeFactory.instance.objectNode();
+        out.put("created", Instant.now().getEpochSecond());
+        ArrayNode data = out.putArray("data");
+        for (byte[] png : pngs) data.addObject().put("b64_json", Base64.getEncoder().encodeToString(png));
+        return out;
+    }
+
+    private static double number(JsonNode body, String field, double fallback) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) return fallback;
+        if (!v.isNumber()) throw GlimpseException.invalid("invalid_type", field, field + " must be a number");
+        return v.asDouble();
     }
 }

@@ -5,6 +5,7 @@ import dev.glimpse.convert.kimivl.KimiVlConfig;
 import dev.glimpse.convert.kimivl.KimiVlConverter;
 import dev.glimpse.runtime.BatchCache;
 import dev.glimpse.runtime.KimiVlModel;
+import dev.glimpse.runtime.KvCache;
 import dev.glimpse.engine.EngineConfig;
 import dev.glimpse.engine.GenerationResult;
 import dev.glimpse.engine.PreparedRequest;
@@ -49,7 +50,7 @@ final class EngineBench implements AutoCloseable {
     }
 
     EngineBench(ModelCard card, OrtRuntime runtime, Path graphCache) {
-        this.model = new ServedModel(withoutStops(card), runtime, graphCache, EngineConfig.defaults(), ImageLimits.DEFAULT,
+        this.model = new ServedModel(withoutStops(card), dev.glimpse.family.Families::load, runtime, graphCache, EngineConfig.defaults(), ImageLimits.DEFAULT,
                 256L << 20, registry);
     }
 
@@ -108,14 +109,14 @@ final class EngineBench implements AutoCloseable {
         int[] ids = new int[0];
         while (ids.length < length) {
             for (int i = 0; i < 200; i++) sb.append(WORDS[rnd.nextInt(WORDS.length)]).append(i % 12 == 11 ? ". " : " ");
-            ids = model.tokenizer().encode(sb.toString());
+            ids = ((dev.glimpse.family.kimivl.KimiVlFamily) model.family()).tokenizer().encode(sb.toString());
         }
         return Arrays.copyOf(ids, length);
     }
 
     PreparedRequest textPrompt(int length, int maxTokens) {
         long[] ids = Arrays.stream(textIds(length)).asLongStream().toArray();
-        return new PreparedRequest("bench-ctx-" + length, ids, List.of(), List.of(), greedy(maxTokens));
+        return new PreparedRequest("bench-ctx-" + length, ids, List.of(), greedy(maxTokens));
     }
 
     /** (f) ms per decode step at each context length; contexts are interleaved within a run so drift hits all alike. */
@@ -139,7 +140,7 @@ final class EngineBench implements AutoCloseable {
                                  int runs, int[] promptIds) throws Exception {
         KimiVlConfig config = KimiVlConfig.load(card.checkpoint());
         try (KimiVlModel m = new KimiVlModel(runtime, config, KimiVlConverter.cached(card.checkpoint(), graphCache, card.graphDtype()));
-             KimiVlModel.KvCache prompt = m.newCache()) {
+             KvCache prompt = m.newCache()) {
             long[] ids = Arrays.stream(promptIds).asLongStream().limit(context).toArray();
             m.step(prompt, m.embed(ids), ids.length, 1);
             double[][] ms = new double[batches.length][runs];

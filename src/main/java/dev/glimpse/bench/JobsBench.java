@@ -47,7 +47,7 @@ final class JobsBench {
     private final Consumer<String> log;
 
     JobsBench(ModelCard card, OrtRuntime runtime, Path graphs, Path work, Consumer<String> log) {
-        this.served = ServedModel.standalone(card, runtime, graphs);
+        this.served = ServedModel.standalone(card, dev.glimpse.family.Families::load, runtime, graphs);
         this.prepare = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
             Thread t = new Thread(r, "bench-job-prepare");
             t.setDaemon(true);

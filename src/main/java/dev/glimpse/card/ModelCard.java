@@ -20,7 +20,9 @@ import java.util.List;
 public record ModelCard(String name, String family, Path checkpoint, String graphDtype, int imageTokenLimit, int maxImages,
                         int contextLength, DefaultSampling defaults, List<String> stopTokens, Path cardDir) {
 
-    public static final List<String> FAMILIES = List.of("kimi-vl");
+    public static final String KIMI_VL = "kimi-vl";
+    public static final String CHAMELEON = "chameleon";
+    public static final List<String> FAMILIES = List.of(KIMI_VL, CHAMELEON);
     public static final List<String> DTYPES = List.of("fp32");
 
     public record DefaultSampling(double temperature, double topP, int topK, int maxTokens) {}

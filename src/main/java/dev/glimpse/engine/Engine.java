@@ -311,7 +311,7 @@ public final class Engine implements AutoCloseable {
             s.prefilled += chunk;
             budget -= chunk;
             if (logits != null) {
-                if (accept(s, s.sampler.sample(logits))) {
+                if (accept(s, s.sample(logits))) {
                     gone.add(s);
                 } else {
                     joined.add(s);
@@ -356,7 +356,7 @@ public final class Engine implements AutoCloseable {
         List<Sequence> gone = new ArrayList<>();
         for (int i = 0; i < running.size(); i++) {
             Sequence s = running.get(i);
-            if (accept(s, s.sampler.sample(logits[i]))) gone.add(s);
+            if (accept(s, s.sample(logits[i]))) gone.add(s);
         }
         running.removeAll(gone);
         release(gone);
@@ -366,7 +366,7 @@ public final class Engine implements AutoCloseable {
     /** Applies one sampled token; returns true when the sequence has finished. */
     private boolean accept(Sequence s, int token) {
         long now = System.nanoTime();
-        s.generated++;
+        s.record(token);
         generatedTokens.increment();
         if (s.firstTokenNanos == 0) {
             s.firstTokenNanos = now;
@@ -409,7 +409,8 @@ public final class Engine implements AutoCloseable {
         lastCompletionTokens = s.generated;
         long firstOrNow = s.firstTokenNanos == 0 ? now : s.firstTokenNanos;
         s.future.complete(new GenerationResult(s.stops.text(), reason, s.promptLength(), s.generated,
-                s.visionNanos / 1_000_000, (firstOrNow - s.arrivalNanos) / 1_000_000, (now - firstOrNow) / 1_000_000));
+                s.visionNanos / 1_000_000, (firstOrNow - s.arrivalNanos) / 1_000_000, (now - firstOrNow) / 1_000_000,
+                s.tokenIds()));
     }
 
     private void fail(Sequence s, Throwable t) {

@@ -45,4 +45,8 @@ public record SamplingParams(double temperature, double topP, int topK, int maxT
     public SamplingParams withMaxTokens(int n) {
         return new SamplingParams(temperature, topP, topK, n, seed, stop);
     }
+
+    public SamplingParams withSeed(Long s) {
+        return new SamplingParams(temperature, topP, topK, maxTokens, s, stop);
+    }
 }

@@ -28,6 +28,8 @@ public final class Sequence {
     /** Prompt positions already in the cache. */
     int prefilled;
     int generated;
+    /** Generated ids, [0, generated). */
+    private int[] ids = new int[16];
     int lastToken = -1;
     long reservedBytes;
     long firstTokenNanos;
@@ -47,6 +49,22 @@ public final class Sequence {
         this.detok = tokenizer == null ? null : new IncrementalDetokenizer(tokenizer);
         this.stops = new StopStringMatcher(request.params().stop());
         this.deadlineNanos = deadlineNanos;
+    }
+
+    /** The request's constraint applied to (a private copy of) this position's logits, then its sampler. */
+    int sample(float[] logits) {
+        request.constraint().apply(logits, generated);
+        return sampler.sample(logits);
+    }
+
+    /** Counts a sampled token and keeps its id. */
+    void record(int token) {
+        if (generated == ids.length) ids = java.util.Arrays.copyOf(ids, ids.length * 2);
+        ids[generated++] = token;
+    }
+
+    int[] tokenIds() {
+        return java.util.Arrays.copyOf(ids, generated);
     }
 
     public PreparedRequest request() { return request; }

@@ -1,25 +1,18 @@
 package dev.glimpse.engine;
 
 import dev.glimpse.card.ModelCard;
-import dev.glimpse.convert.kimivl.KimiVlConfig;
-import dev.glimpse.convert.kimivl.KimiVlConverter;
 import dev.glimpse.error.GlimpseException;
 import dev.glimpse.image.DecodedImage;
-import dev.glimpse.image.ImageDecoder;
 import dev.glimpse.image.ImageLimits;
-import dev.glimpse.image.KimiVlPreprocessor;
-import dev.glimpse.image.KimiVlPreprocessorConfig;
-import dev.glimpse.image.PixelPatches;
-import dev.glimpse.runtime.KimiVlModel;
 import dev.glimpse.runtime.OrtRuntime;
 import dev.glimpse.text.ChatMessage;
-import dev.glimpse.text.KimiChatTemplate;
-import dev.glimpse.text.TiktokenTokenizer;
+import dev.glimpse.text.TokenBytes;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -35,9 +28,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 /**
- * One servable model: its tokenizer, template and preprocessor, an image worker pool (decode + preprocess + content hash,
- * off the engine thread), and the continuous-batching {@link Engine} over a {@link KimiVlRunner}. Owns every native resource
- * of the model; {@link #close()} drains in-flight requests first.
+ * One servable model of any family: its {@link ModelFamily} (tokenizer, template, preprocessing, graphs, runner), an image
+ * worker pool (decode + preprocess + content hash, off the engine thread), and the continuous-batching {@link Engine} over
+ * the family's runner. Owns every native resource of the model; {@link #close()} drains in-flight requests first.
  */
 public final class ServedModel implements AutoCloseable {
 
@@ -46,59 +39,57 @@ public final class ServedModel implements AutoCloseable {
     /** Encoded image bytes and the JSON path that named them (for error messages). */
     public record ImageInput(byte[] bytes, String param) {}
 
+    /** Opens a family's model for a card; the family owns what it opens. */
+    @FunctionalInterface
+    public interface FamilyLoader {
+        ModelFamily load(ModelCard card, OrtRuntime runtime, Path graphCacheDir, VisionCache visionCache);
+    }
+
     private final ModelCard card;
-    private final TiktokenTokenizer tokenizer;
-    private final KimiChatTemplate template;
-    private final KimiVlPreprocessor preprocessor;
     private final ImageLimits imageLimits;
-    private final KimiVlModel model;
-    private final KimiVlRunner runner;
+    private final ModelFamily family;
     private final VisionCache visionCache;
     private final Engine engine;
     private final ExecutorService imageWorkers;
 
-    public ServedModel(ModelCard card, OrtRuntime runtime, Path graphCacheDir, EngineConfig engineConfig,
-                       ImageLimits imageLimits, long visionCacheBytes, MeterRegistry metrics) {
+    public ServedModel(ModelCard card, FamilyLoader loader, OrtRuntime runtime, Path graphCacheDir,
+                       EngineConfig engineConfig, ImageLimits imageLimits, long visionCacheBytes, MeterRegistry metrics) {
         this.card = card;
         this.imageLimits = imageLimits;
-        Path ckpt = card.checkpoint();
-        KimiVlConfig config = KimiVlConfig.load(ckpt);
-        this.tokenizer = TiktokenTokenizer.load(ckpt.resolve("tiktoken.model"), ckpt.resolve("tokenizer_config.json"));
-        this.template = new KimiChatTemplate(tokenizer);
-        KimiVlPreprocessorConfig pc = KimiVlPreprocessorConfig.fromJson(ckpt.resolve("preprocessor_config.json"));
-        this.preprocessor = new KimiVlPreprocessor(new KimiVlPreprocessorConfig(pc.patchSize(), pc.mergeKernelH(),
-                pc.mergeKernelW(), Math.min(pc.inTokenLimit(), card.imageTokenLimit()), pc.mean(), pc.std(), pc.padInput()));
-        Path graphs = KimiVlConverter.cached(ckpt, graphCacheDir, card.graphDtype());
-        this.model = new KimiVlModel(runtime, config, graphs);
-        Set<Integer> stopIds = new HashSet<>();
-        for (String s : card.stopTokens()) stopIds.add(tokenizer.specialId(s));
         this.visionCache = new VisionCache(visionCacheBytes, metrics, card.name());
-        this.runner = new KimiVlRunner(model, visionCache);
-        this.engine = new Engine(card.name(), runner, tokenizer, stopIds, engineConfig, metrics).start();
+        this.family = loader.load(card, runtime, graphCacheDir, visionCache);
+        Set<Integer> stopIds = new HashSet<>();
+        for (String s : card.stopTokens()) stopIds.add(family.specialTokenId(s));
+        this.engine = new Engine(card.name(), family.runner(), family.tokenBytes(), stopIds, engineConfig, metrics).start();
         AtomicInteger n = new AtomicInteger();
         this.imageWorkers = Executors.newFixedThreadPool(Math.max(1, Runtime.getRuntime().availableProcessors()), r -> {
             Thread t = new Thread(r, "glimpse-image-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
-        log.info("serving {} ({}, {} on {}), graphs in {}", card.name(), card.family(), card.graphDtype(), runtime.deviceName(), graphs);
+        log.info("serving {} ({}, {} on {}), {}", card.name(), card.family(), card.graphDtype(), runtime.deviceName(),
+                family.describe());
     }
 
     /** A server-less instance with default limits (CLI commands, tests). */
-    public static ServedModel standalone(ModelCard card, OrtRuntime runtime, Path graphCacheDir) {
-        return new ServedModel(card, runtime, graphCacheDir, EngineConfig.defaults(), ImageLimits.DEFAULT, 256L << 20,
+    public static ServedModel standalone(ModelCard card, FamilyLoader loader, OrtRuntime runtime, Path graphCacheDir) {
+        return new ServedModel(card, loader, runtime, graphCacheDir, EngineConfig.defaults(), ImageLimits.DEFAULT, 256L << 20,
                 new SimpleMeterRegistry());
     }
 
     public ModelCard card() { return card; }
-    public TiktokenTokenizer tokenizer() { return tokenizer; }
+    public ModelFamily family() { return family; }
+    public TokenBytes tokenBytes() { return family.tokenBytes(); }
     public Engine engine() { return engine; }
     public VisionCache visionCache() { return visionCache; }
-    public long cacheBytesInUse() { return runner.cacheBytesInUse(); }
+    public long cacheBytesInUse() { return family.runner().cacheBytesInUse(); }
     public long cancelledCount() { return engine.cancelledCount(); }
     public int lastCompletionTokens() { return engine.lastCompletionTokens(); }
 
-    private record ImageWork(PixelPatches patches, String key) {}
+    /** Whether the model can draw ({@code /v1/images/generations}). */
+    public boolean canGenerateImages() {
+        return family.imageGenerator() != null;
+    }
 
     /**
      * CPU work before admission, off the engine thread: decode, preprocess and hash every image (in parallel on the image
@@ -109,42 +100,41 @@ public final class ServedModel implements AutoCloseable {
             throw GlimpseException.invalid("too_many_images", "messages",
                     "this request has " + images.size() + " images; model " + card.name() + " accepts at most " + card.maxImages());
         }
-        List<CompletableFuture<ImageWork>> work = new ArrayList<>(images.size());
+        List<CompletableFuture<PreparedImage>> work = new ArrayList<>(images.size());
         for (ImageInput in : images) {
             work.add(CompletableFuture.supplyAsync(() -> {
                 try {
-                    DecodedImage img = ImageDecoder.decode(in.bytes(), imageLimits);
-                    return new ImageWork(preprocessor.process(img), ImageInputs.key(img, preprocessor.config()));
+                    return family.prepareImage(in.bytes(), imageLimits);
                 } catch (GlimpseException e) {
                     throw new GlimpseException(e.status(), e.type(), e.code(), in.param(), e.getMessage(), e);
                 }
             }, imageWorkers));
         }
-        List<PixelPatches> patches = new ArrayList<>(images.size());
-        List<String> keys = new ArrayList<>(images.size());
-        List<Integer> counts = new ArrayList<>(images.size());
-        for (CompletableFuture<ImageWork> f : work) {
-            ImageWork w;
+        List<PreparedImage> prepared = new ArrayList<>(images.size());
+        for (CompletableFuture<PreparedImage> f : work) {
             try {
-                w = f.join();
+                prepared.add(f.join());
             } catch (CompletionException e) {
                 if (e.getCause() instanceof RuntimeException r) throw r;
                 throw e;
             }
-            patches.add(w.patches());
-            keys.add(w.key());
-            counts.add(w.patches().tokens());
         }
-        int[] ids = template.render(messages, counts, true);
-        int room = card.contextLength() - ids.length;
+        long[] prompt = family.renderChat(messages, prepared);
+        SamplingParams clamped = clampToContext(prompt.length, params);
+        return new PreparedRequest(newId("chatcmpl-"), prompt, prepared, clamped, family.textConstraint());
+    }
+
+    private SamplingParams clampToContext(int promptLength, SamplingParams params) {
+        int room = card.contextLength() - promptLength;
         if (room <= 0) {
-            throw GlimpseException.invalid("context_length_exceeded", "messages", "the prompt is " + ids.length
+            throw GlimpseException.invalid("context_length_exceeded", "messages", "the prompt is " + promptLength
                     + " tokens (images included); model " + card.name() + " has a context of " + card.contextLength() + " tokens");
         }
-        long[] prompt = new long[ids.length];
-        for (int i = 0; i < ids.length; i++) prompt[i] = ids[i];
-        SamplingParams clamped = params.maxTokens() > room ? params.withMaxTokens(room) : params;
-        return new PreparedRequest("chatcmpl-" + UUID.randomUUID().toString().replace("-", ""), prompt, patches, keys, clamped);
+        return params.maxTokens() > room ? params.withMaxTokens(room) : params;
+    }
+
+    private static String newId(String prefix) {
+        return prefix + UUID.randomUUID().toString().replace("-", "");
     }
 
     /** Queues a prepared request; 429 at once when the admission queue is full, 503 while shutting down. */
@@ -158,11 +148,61 @@ public final class ServedModel implements AutoCloseable {
         return engine.submit(req, sink, cancelled, priority);
     }
 
+    /**
+     * Draws {@code n} images for a text prompt, as n engine requests batched like any others (image n uses seed + n when a
+     * seed is given, so one request with n = 2 equals two with consecutive seeds).
+     *
+     * @param sampling temperature / top_p / top_k for the image tokens; max_tokens is set by the model
+     * @return the pictures as PNG bytes, in order
+     * @throws GlimpseException 400 model_cannot_generate when the model cannot draw
+     */
+    public CompletableFuture<List<byte[]>> generateImages(String prompt, int n, SamplingParams sampling, BooleanSupplier cancelled) {
+        ImageGenerator gen = family.imageGenerator();
+        if (gen == null) {
+            throw GlimpseException.invalid("model_cannot_generate", "model", "model " + card.name() + " (" + card.family()
+                    + " family) reads images but cannot generate them; image generation needs a model that draws (e.g. a "
+                    + "Chameleon-family checkpoint with a VQ-GAN decoder)");
+        }
+        long[] ids = gen.renderPrompt(prompt);
+        clampToContext(ids.length + gen.imageTokens(), sampling);
+        List<CompletableFuture<byte[]>> images = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            SamplingParams p = sampling.withMaxTokens(gen.imageTokens());
+            if (sampling.seed() != null) p = p.withSeed(sampling.seed() + i);
+            PreparedRequest req = new PreparedRequest(newId("img-"), ids, List.of(), p, gen.constraint());
+            images.add(engine.submit(req, text -> true, cancelled).thenApplyAsync(r -> {
+                if (r.finishReason() == FinishReason.CANCELLED) throw new java.util.concurrent.CancellationException();
+                return png(gen.render(r.tokenIds()));
+            }, imageWorkers));
+        }
+        return CompletableFuture.allOf(images.toArray(CompletableFuture[]::new))
+                .thenApply(v -> images.stream().map(CompletableFuture::join).toList());
+    }
+
+    /** RGB -> PNG. */
+    static byte[] png(DecodedImage img) {
+        java.awt.image.BufferedImage bi = new java.awt.image.BufferedImage(img.width(), img.height(),
+                java.awt.image.BufferedImage.TYPE_3BYTE_BGR);
+        byte[] rgb = img.rgb();
+        byte[] bgr = ((java.awt.image.DataBufferByte) bi.getRaster().getDataBuffer()).getData();
+        for (int i = 0; i < rgb.length; i += 3) {
+            bgr[i] = rgb[i + 2];
+            bgr[i + 1] = rgb[i + 1];
+            bgr[i + 2] = rgb[i];
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            javax.imageio.ImageIO.write(bi, "png", out);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("PNG encoding failed", e);
+        }
+        return out.toByteArray();
+    }
+
     @Override
     public void close() throws Exception {
         engine.shutdown(60, TimeUnit.SECONDS);
         imageWorkers.shutdownNow();
-        runner.close();
-        model.close();
+        family.close();
     }
 }

@@ -8,14 +8,16 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Projected image features by image content: key = hash of the decoded pixels plus every preprocessing parameter (see
- * {@link ImageInputs#key}), value = (tokens, hidden) features. LRU, bounded in bytes. Engine thread only.
+ * What a family's runner computes from an image, by image content: key = hash of the decoded pixels plus every
+ * preprocessing parameter ({@link dev.glimpse.image.ImageKeys#key}), value = whatever the runner stores (Kimi-VL:
+ * projected features (tokens, hidden) as float[]; Chameleon: VQ token ids as long[]) with its size in bytes. LRU,
+ * bounded in bytes. Engine thread only.
  */
 public final class VisionCache {
 
     private final long capacityBytes;
     private long bytes;
-    private final LinkedHashMap<String, float[]> map = new LinkedHashMap<>(64, 0.75f, true);
+    private final LinkedHashMap<String, Entry> map = new LinkedHashMap<>(64, 0.75f, true);
     private final Counter hits;
     private final Counter misses;
 
@@ -26,24 +28,35 @@ public final class VisionCache {
         Gauge.builder("glimpse.vision.cache.bytes", this, c -> c.bytes).tag("model", model).register(metrics);
     }
 
-    /** The cached features, or null (counted as a miss). */
-    public float[] get(String key) {
-        float[] f = map.get(key);
-        (f == null ? misses : hits).increment();
-        return f;
+    private record Entry(Object value, long bytes) {}
+
+    /** The cached value, or null (counted as a miss). */
+    public Object get(String key) {
+        Entry e = map.get(key);
+        (e == null ? misses : hits).increment();
+        return e == null ? null : e.value();
     }
 
+    /** Features as float[]. */
     public void put(String key, float[] features) {
-        long size = (long) features.length * Float.BYTES;
+        put(key, features, (long) features.length * Float.BYTES);
+    }
+
+    /** Token ids as long[]. */
+    public void put(String key, long[] ids) {
+        put(key, ids, (long) ids.length * Long.BYTES);
+    }
+
+    private void put(String key, Object value, long size) {
         if (size > capacityBytes) return;
-        float[] old = map.put(key, features);
-        if (old != null) bytes -= (long) old.length * Float.BYTES;
+        Entry old = map.put(key, new Entry(value, size));
+        if (old != null) bytes -= old.bytes();
         bytes += size;
         var it = map.entrySet().iterator();
         while (bytes > capacityBytes && it.hasNext()) {
-            Map.Entry<String, float[]> eldest = it.next();
+            Map.Entry<String, Entry> eldest = it.next();
             if (eldest.getKey().equals(key)) continue;
-            bytes -= (long) eldest.getValue().length * Float.BYTES;
+            bytes -= eldest.getValue().bytes();
             it.remove();
         }
     }

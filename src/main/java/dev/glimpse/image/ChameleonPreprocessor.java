@@ -15,9 +15,18 @@ import java.nio.file.Path;
  * {@code x * rescale_factor} in float64 rounded to float32, and {@code (x - mean) / std} in float32. HF's defaults
  * (0.0078, mean = std = 1) give x * 0.0078 - 1, so white is 0.989, not 1.
  *
- * @param resolution side of the square the VQ-GAN encodes (size.shortest_edge = crop_size)
+ * <p>The other resize HF's processor offers, {@code size: {height: R, width: R}} with {@code do_center_crop: false},
+ * squashes the whole image to R x R instead (the bundled tiny-chameleon uses it, so that a 448x56 image keeps all its
+ * shapes).
+ *
+ * @param resolution side of the square the VQ-GAN encodes (size.shortest_edge = crop_size, or size.height = size.width)
+ * @param squash     resize to exactly R x R (no crop) instead of shortest edge + centre crop
  */
-public record ChameleonPreprocessor(int resolution, double rescaleFactor, float[] mean, float[] std) {
+public record ChameleonPreprocessor(int resolution, boolean squash, double rescaleFactor, float[] mean, float[] std) {
+
+    public ChameleonPreprocessor(int resolution, double rescaleFactor, float[] mean, float[] std) {
+        this(resolution, false, rescaleFactor, mean, std);
+    }
 
     public static ChameleonPreprocessor load(Path checkpointDir) {
         JsonNode c;
@@ -29,16 +38,32 @@ public record ChameleonPreprocessor(int resolution, double rescaleFactor, float[
         if (c.path("resample").asInt(1) != 1) {
             throw new IllegalArgumentException("preprocessor_config.json: only resample 1 (Lanczos) is supported");
         }
-        int r = c.path("size").path("shortest_edge").asInt(0);
-        if (r <= 0 || c.path("crop_size").path("height").asInt() != r || c.path("crop_size").path("width").asInt() != r) {
-            throw new IllegalArgumentException("preprocessor_config.json: size.shortest_edge must be positive and equal crop_size");
+        JsonNode size = c.path("size");
+        boolean crop = c.path("do_center_crop").asBoolean(true);
+        int r;
+        boolean squash;
+        if (size.has("shortest_edge")) {
+            r = size.path("shortest_edge").asInt(0);
+            squash = false;
+            if (r <= 0 || !crop || c.path("crop_size").path("height").asInt() != r || c.path("crop_size").path("width").asInt() != r) {
+                throw new IllegalArgumentException("preprocessor_config.json: with size.shortest_edge, do_center_crop must be "
+                        + "true and crop_size must equal it");
+            }
+        } else {
+            r = size.path("height").asInt(0);
+            squash = true;
+            if (r <= 0 || size.path("width").asInt() != r || crop) {
+                throw new IllegalArgumentException("preprocessor_config.json: size must be {shortest_edge} or a square "
+                        + "{height, width} with do_center_crop false");
+            }
         }
-        return new ChameleonPreprocessor(r, c.path("rescale_factor").asDouble(0.0078), floats(c.path("image_mean")),
+        return new ChameleonPreprocessor(r, squash, c.path("rescale_factor").asDouble(0.0078), floats(c.path("image_mean")),
                 floats(c.path("image_std")));
     }
 
-    /** (width, height) after resizing the shortest edge to the resolution, as Hugging Face computes it. */
+    /** (width, height) after resizing (shortest edge to the resolution, as Hugging Face computes it, or the square). */
     public int[] resizedSize(int w, int h) {
+        if (squash) return new int[] {resolution, resolution};
         if (w <= h) return new int[] {resolution, (int) ((double) resolution * h / w)};
         return new int[] {(int) ((double) resolution * w / h), resolution};
     }
@@ -62,6 +87,12 @@ public record ChameleonPreprocessor(int resolution, double rescaleFactor, float[
             }
         }
         return out;
+    }
+
+    /** Every parameter that changes pixel_values, for cache keys. */
+    public String describe() {
+        return "chameleon(r=" + resolution + ",squash=" + squash + ",rescale=" + rescaleFactor + ",mean="
+                + java.util.Arrays.toString(mean) + ",std=" + java.util.Arrays.toString(std) + ")";
     }
 
     private static float[] floats(JsonNode arr) {

@@ -189,7 +189,7 @@ public final class CaptionCommand {
         });
         AtomicBoolean cancelled = new AtomicBoolean();
         CaptionProgress progress;
-        try (ServedModel served = ServedModel.standalone(card, new OrtRuntime("cpu", 0), opt.dataDir().resolve("graphs"))) {
+        try (ServedModel served = ServedModel.standalone(card, dev.glimpse.family.Families::load, new OrtRuntime("cpu", 0), opt.dataDir().resolve("graphs"))) {
             Captioner captioner = new Captioner(served, prepare, ImageLimits.DEFAULT.maxBytes());
             // More than the engine holds (running + queued) would only be refused with 429 and prepared again.
             EngineConfig ec = served.engine().config();

@@ -8,32 +8,28 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
-import static dev.glimpse.convert.kimivl.KimiVlDecoderGraph.presentName;
-
 /**
- * The MLA latent cache of the decode batch: per layer one (B, T, D) tensor, rows left-padded so every row's newest token
- * sits in column T-1 (D = kv_lora_rank + rope). Row r holds {@code lengths[r]} real tokens in columns [T - len, T); the
- * attention mask hides the padding.
+ * The KV cache of the decode batch, for any {@link CacheLayout}: per cache tensor one (B, [heads,] T, dim) tensor, rows
+ * left-padded so every row's newest token sits in column T-1. Row r holds {@code lengths[r]} real tokens in columns
+ * [T - len, T); the attention mask hides the padding.
  *
- * <p>Per decode step the decoder's present.* outputs become the next past_key_values.* directly (no host copy). The cache is
+ * <p>Per decode step the decoder's present outputs become the next past inputs directly (no host copy). The cache is
  * rebuilt on the host only when the batch changes: a sequence joins (its prefill cache is appended as a new row) or
  * leaves (rows dropped, shared left padding trimmed).
  */
 public final class BatchCache implements AutoCloseable {
 
     private final OrtEnvironment env;
-    private final int layers;
-    private final int dim;
-    /** Current per-layer tensors and whoever owns them: a decoder Result, or tensors we built. */
+    private final CacheLayout layout;
+    /** Current tensors (one per layout entry) and whoever owns them: a decoder Result, or tensors we built. */
     private List<OnnxTensor> tensors = List.of();
     private AutoCloseable owner;
     private final List<Integer> lengths = new ArrayList<>();
     private int width;
 
-    BatchCache(OrtEnvironment env, int layers, int dim) {
+    BatchCache(OrtEnvironment env, CacheLayout layout) {
         this.env = env;
-        this.layers = layers;
-        this.dim = dim;
+        this.layout = layout;
     }
 
     public int rows() {
@@ -51,17 +47,24 @@ public final class BatchCache implements AutoCloseable {
 
     /** Bytes held, padding included. */
     public long bytes() {
-        return (long) rows() * width * dim * layers * Float.BYTES;
+        return (long) rows() * width * layout.bytesPerToken();
     }
 
-    OnnxTensor past(int layer) {
-        return tensors.get(layer);
+    OnnxTensor past(int i) {
+        return tensors.get(i);
+    }
+
+    /** Position of every row's next token: its length. */
+    long[] nextPositions() {
+        long[] pos = new long[rows()];
+        for (int r = 0; r < pos.length; r++) pos[r] = lengths.get(r);
+        return pos;
     }
 
     /** Adopts the outputs of a decoder run that appended one column to every row. */
     void advance(OrtSession.Result r) {
-        List<OnnxTensor> next = new ArrayList<>(layers);
-        for (int i = 0; i < layers; i++) next.add((OnnxTensor) r.get(presentName(i)).orElseThrow());
+        List<OnnxTensor> next = new ArrayList<>(layout.tensors());
+        for (String name : layout.presentNames()) next.add((OnnxTensor) r.get(name).orElseThrow());
         closeOwner();
         tensors = next;
         owner = r;
@@ -70,22 +73,26 @@ public final class BatchCache implements AutoCloseable {
     }
 
     /** Appends a sequence whose prefill cache is complete as the last row. */
-    public void join(KimiVlModel.KvCache seq) {
+    public void join(KvCache seq) {
         int len = seq.length();
         int newWidth = Math.max(width, len);
         int oldRows = rows();
-        List<float[]> rebuilt = new ArrayList<>(layers);
-        for (int l = 0; l < layers; l++) {
-            float[] out = new float[(oldRows + 1) * newWidth * dim];
+        int blocks = layout.blocks();
+        int dim = layout.dim();
+        List<float[]> rebuilt = new ArrayList<>(layout.tensors());
+        for (int i = 0; i < layout.tensors(); i++) {
+            float[] out = new float[(oldRows + 1) * blocks * newWidth * dim];
             if (oldRows > 0) {
-                FloatBuffer src = tensors.get(l).getFloatBuffer();
+                FloatBuffer src = tensors.get(i).getFloatBuffer();
                 int shift = newWidth - width; // extra left padding for existing rows
-                for (int r = 0; r < oldRows; r++) {
-                    src.get(r * width * dim, out, (r * newWidth + shift) * dim, width * dim);
+                for (int rb = 0; rb < oldRows * blocks; rb++) {
+                    src.get(rb * width * dim, out, (rb * newWidth + shift) * dim, width * dim);
                 }
             }
-            FloatBuffer s = seq.tensor(l).getFloatBuffer();
-            s.get(0, out, (oldRows * newWidth + newWidth - len) * dim, len * dim);
+            FloatBuffer s = seq.tensor(i).getFloatBuffer();
+            for (int b = 0; b < blocks; b++) {
+                s.get(b * len * dim, out, ((oldRows * blocks + b) * newWidth + newWidth - len) * dim, len * dim);
+            }
             rebuilt.add(out);
         }
         lengths.add(len);
@@ -99,13 +106,18 @@ public final class BatchCache implements AutoCloseable {
         for (int r = 0; r < rows(); r++) if (!rowsToDrop.contains(r)) keep.add(r);
         int newWidth = 0;
         for (int r : keep) newWidth = Math.max(newWidth, lengths.get(r));
-        List<float[]> rebuilt = new ArrayList<>(layers);
-        for (int l = 0; l < layers && !keep.isEmpty(); l++) {
-            FloatBuffer src = tensors.get(l).getFloatBuffer();
-            float[] out = new float[keep.size() * newWidth * dim];
+        int blocks = layout.blocks();
+        int dim = layout.dim();
+        List<float[]> rebuilt = new ArrayList<>(layout.tensors());
+        for (int t = 0; t < layout.tensors() && !keep.isEmpty(); t++) {
+            FloatBuffer src = tensors.get(t).getFloatBuffer();
+            float[] out = new float[keep.size() * blocks * newWidth * dim];
             for (int i = 0; i < keep.size(); i++) {
                 int r = keep.get(i);
-                src.get((r * width + width - newWidth) * dim, out, i * newWidth * dim, newWidth * dim);
+                for (int b = 0; b < blocks; b++) {
+                    src.get(((r * blocks + b) * width + width - newWidth) * dim, out, ((i * blocks + b) * newWidth) * dim,
+                            newWidth * dim);
+                }
             }
             rebuilt.add(out);
         }
@@ -133,8 +145,8 @@ public final class BatchCache implements AutoCloseable {
     }
 
     private void replace(List<float[]> data, int rows, int newWidth) {
-        List<OnnxTensor> built = new ArrayList<>(layers);
-        for (float[] d : data) built.add(Tensors.floats(env, d, rows, newWidth, dim));
+        List<OnnxTensor> built = new ArrayList<>(layout.tensors());
+        for (float[] d : data) built.add(Tensors.floats(env, d, layout.shape(rows, newWidth)));
         closeOwner();
         tensors = built;
         owner = () -> built.forEach(OnnxTensor::close);

@@ -1,7 +1,6 @@
 package dev.glimpse.runtime;
 
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.glimpse.convert.kimivl.KimiVlConfig;
@@ -29,6 +28,7 @@ public final class KimiVlModel implements AutoCloseable {
     private final OrtSession vision;
     private final OrtSession embed;
     private final OrtSession decoder;
+    private final CacheLayout cacheLayout;
 
     public KimiVlModel(OrtRuntime runtime, KimiVlConfig config, Path graphDir) {
         this.runtime = runtime;
@@ -57,6 +57,13 @@ public final class KimiVlModel implements AutoCloseable {
         this.vision = v;
         this.embed = e;
         this.decoder = d;
+        List<String> past = new ArrayList<>();
+        List<String> present = new ArrayList<>();
+        for (int i = 0; i < config.text().numLayers(); i++) {
+            past.add(pastName(i));
+            present.add(presentName(i));
+        }
+        this.cacheLayout = new CacheLayout(past, present, 0, config.text().latentDim());
     }
 
     /** The model contract, checked at start-up: a graph that lacks a name fails naming what it has. */
@@ -122,12 +129,12 @@ public final class KimiVlModel implements AutoCloseable {
     }
 
     public BatchCache newBatchCache() {
-        return new BatchCache(runtime.env(), config.text().numLayers(), config.text().latentDim());
+        return new BatchCache(runtime.env(), cacheLayout);
     }
 
     /** Bytes of cache one token costs across all layers (fp32 latent + rope key). */
     public long bytesPerToken() {
-        return (long) config.text().numLayers() * config.text().latentDim() * Float.BYTES;
+        return cacheLayout.bytesPerToken();
     }
 
     /**
@@ -139,8 +146,7 @@ public final class KimiVlModel implements AutoCloseable {
     public float[] decodeBatch(BatchCache cache, float[] embeds) {
         int b = cache.rows();
         int hidden = config.text().hidden();
-        long[] pos = new long[b];
-        for (int r = 0; r < b; r++) pos[r] = cache.length(r);
+        long[] pos = cache.nextPositions();
         var env = runtime.env();
         List<OnnxTensor> owned = new ArrayList<>();
         Map<String, OnnxTensor> in = new HashMap<>();
@@ -149,7 +155,7 @@ public final class KimiVlModel implements AutoCloseable {
             in.put(ATTENTION_MASK, own(owned, Tensors.longs(env, cache.stepMask(), b, cache.width() + 1)));
             in.put(POSITION_IDS, own(owned, Tensors.longs(env, pos, b, 1)));
             in.put(NUM_LOGITS_TO_KEEP, own(owned, Tensors.longs(env, new long[]{1}, 1)));
-            for (int i = 0; i < config.text().numLayers(); i++) in.put(pastName(i), cache.past(i));
+            for (int i = 0; i < cacheLayout.tensors(); i++) in.put(cacheLayout.pastNames().get(i), cache.past(i));
             return runDecoder(in, cache::advance);
         } catch (OrtException e) {
             throw new IllegalStateException("decoder graph failed: " + e.getMessage(), e);
@@ -159,7 +165,7 @@ public final class KimiVlModel implements AutoCloseable {
     }
 
     public KvCache newCache() {
-        return new KvCache(config.text().numLayers(), config.text().latentDim());
+        return new KvCache(cacheLayout);
     }
 
     /**
@@ -186,8 +192,8 @@ public final class KimiVlModel implements AutoCloseable {
             in.put(ATTENTION_MASK, own(owned, Tensors.longs(env, mask, 1, total)));
             in.put(POSITION_IDS, own(owned, Tensors.longs(env, pos, 1, seqLen)));
             in.put(NUM_LOGITS_TO_KEEP, own(owned, Tensors.longs(env, new long[]{keepLogits}, 1)));
-            for (int i = 0; i < config.text().numLayers(); i++) {
-                in.put(pastName(i), cache.past(env, i, owned));
+            for (int i = 0; i < cacheLayout.tensors(); i++) {
+                in.put(cacheLayout.pastNames().get(i), cache.past(env, i, owned));
             }
             return runDecoder(in, r -> cache.advance(r, total));
         } catch (OrtException e) {
@@ -233,56 +239,5 @@ public final class KimiVlModel implements AutoCloseable {
         vision.close();
         embed.close();
         decoder.close();
-    }
-
-    /**
-     * The MLA latent cache of one sequence: per layer (1, T, kv_lora_rank + rope). Holds the decoder Result of the last step,
-     * whose present.* tensors are the next step's past_key_values.*; closing the cache frees them.
-     */
-    public static final class KvCache implements AutoCloseable {
-        private final int layers;
-        private final int latentDim;
-        private OrtSession.Result last;
-        private int length;
-
-        KvCache(int layers, int latentDim) {
-            this.layers = layers;
-            this.latentDim = latentDim;
-        }
-
-        public int length() {
-            return length;
-        }
-
-        /** Bytes held on the device (or host) for this sequence. */
-        public long bytes() {
-            return (long) length * latentDim * layers * Float.BYTES;
-        }
-
-        /** present.{layer}.latent of the last step: (1, length, latentDim); owned by this cache. */
-        OnnxTensor tensor(int layer) {
-            return (OnnxTensor) last.get(presentName(layer)).orElseThrow();
-        }
-
-        OnnxTensor past(ai.onnxruntime.OrtEnvironment env, int layer, List<OnnxTensor> owned) {
-            if (last == null) {
-                return own(owned, Tensors.floats(env, new float[0], 1, 0, latentDim));
-            }
-            OnnxValue v = last.get(presentName(layer)).orElseThrow();
-            return (OnnxTensor) v;
-        }
-
-        void advance(OrtSession.Result r, int newLength) {
-            if (last != null) last.close();
-            last = r;
-            length = newLength;
-        }
-
-        @Override
-        public void close() {
-            if (last != null) last.close();
-            last = null;
-            length = 0;
-        }
     }
 }

@@ -33,6 +33,11 @@ final class ApiTestSupport {
 
     /** Called once per context that Spring builds. */
     static void properties(DynamicPropertyRegistry r) {
+        properties(r, MODEL);
+    }
+
+    /** The same server serving another test card (its own Spring context). */
+    static void properties(DynamicPropertyRegistry r, String model) {
         Path db;
         try {
             db = Files.createTempDirectory(RUN_DIR, "db-").resolve("glimpse");
@@ -41,7 +46,7 @@ final class ApiTestSupport {
         }
         r.add("glimpse.data-dir", () -> "target/test-data");
         r.add("glimpse.model-dir", () -> "src/test/resources/model-cards");
-        r.add("glimpse.model", () -> MODEL);
+        r.add("glimpse.model", () -> model);
         r.add("spring.datasource.url", () -> "jdbc:h2:file:" + db + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE");
         r.add("spring.datasource.username", () -> "sa");
         r.add("spring.datasource.password", () -> "");

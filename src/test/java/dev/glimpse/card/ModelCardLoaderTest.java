@@ -71,7 +71,7 @@ class ModelCardLoaderTest {
         String msg = fails("{\"name\": \"m\", \"family\": \"llama\"}");
         assertTrue(msg.contains("field 'family'"), msg);
         assertTrue(msg.contains("'llama'"), msg);
-        assertTrue(msg.contains("[kimi-vl]"), msg);
+        assertTrue(msg.contains("[kimi-vl, chameleon]"), msg);
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.glimpse.convert;
 import dev.glimpse.convert.kimivl.KimiVlConfig;
 import dev.glimpse.convert.kimivl.KimiVlConverter;
 import dev.glimpse.runtime.KimiVlModel;
+import dev.glimpse.runtime.KvCache;
 import dev.glimpse.runtime.OrtRuntime;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -75,7 +76,7 @@ class KimiVlGraphParityTest {
         int vocab = config.text().vocabSize();
         float[] embeds = mergedEmbeds(ids, features(), hidden);
 
-        try (KimiVlModel.KvCache cache = model.newCache()) {
+        try (KvCache cache = model.newCache()) {
             float[] logits = model.step(cache, embeds, s, s);
             double prefillErr = maxAbs(golden.floats("prefill_logits"), logits);
             System.out.printf("prefill logits: %d x %d, max abs err %.3e%n", s, vocab, prefillErr);

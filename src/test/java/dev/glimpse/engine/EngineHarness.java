@@ -48,7 +48,7 @@ final class EngineHarness {
         long[] prompt = new long[promptLen];
         prompt[0] = firstId;
         for (int i = 1; i < promptLen; i++) prompt[i] = 1000 + i;
-        return new PreparedRequest(id, prompt, List.of(), List.of(), params);
+        return new PreparedRequest(id, prompt, List.of(), params);
     }
 
     static PreparedRequest request(String id, int promptLen, int maxTokens) {

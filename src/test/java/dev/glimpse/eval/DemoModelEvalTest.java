@@ -36,7 +36,7 @@ class DemoModelEvalTest {
     @Test
     void theDemoModelAnswersHeldOutShapesWorldQuestions() {
         ModelCard card = ModelCardLoader.load(CARD);
-        try (ServedModel model = ServedModel.standalone(card, new OrtRuntime("cpu", 0), Path.of("target/test-data/graphs"))) {
+        try (ServedModel model = ServedModel.standalone(card, dev.glimpse.family.Families::load, new OrtRuntime("cpu", 0), Path.of("target/test-data/graphs"))) {
             ShapesWorldEval.Report r = ShapesWorldEval.run(model, CARD.resolve("eval"), STRIDE, null);
             r.print(System.out);
             StringBuilder misses = new StringBuilder();

@@ -52,4 +52,31 @@ class ChameleonPreprocessorTest {
         assertEquals(255, ImageDecoder.onWhiteTruncated(200, 0));
         assertEquals(200, ImageDecoder.onWhiteTruncated(200, 255));
     }
+
+    @Test
+    void aSquareSizeWithoutCropSquashesTheWholeImage(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("preprocessor_config.json"), """
+                {"size": {"height": 64, "width": 64}, "do_center_crop": false, "resample": 1, "rescale_factor": 0.0078,
+                 "image_mean": [1, 1, 1], "image_std": [1, 1, 1]}""");
+        ChameleonPreprocessor pre = ChameleonPreprocessor.load(dir);
+        assertTrue(pre.squash());
+        assertArrayEquals(new int[] {64, 64}, pre.resizedSize(448, 56));
+        byte[] rgb = new byte[448 * 56 * 3];
+        for (int i = 0; i < rgb.length; i++) rgb[i] = (byte) (i * 7 % 251);
+        DecodedImage wide = new DecodedImage(448, 56, rgb);
+        float[] got = pre.process(wide);
+        byte[] squashed = PilResample.resize(wide, 64, 64, PilResample.Filter.LANCZOS).rgb();
+        // Every pixel of the 448x56 image reaches the 64x64 input: its last column is the resized image's last column.
+        for (int y = 0; y < 64; y++) {
+            int i = (y * 64 + 63) * 3;
+            assertEquals((float) ((squashed[i] & 0xFF) * 0.0078) - 1f, got[y * 64 + 63]);
+        }
+
+        Files.writeString(dir.resolve("preprocessor_config.json"), """
+                {"size": {"height": 64, "width": 32}, "do_center_crop": false}""");
+        assertThrows(IllegalArgumentException.class, () -> ChameleonPreprocessor.load(dir));
+        Files.writeString(dir.resolve("preprocessor_config.json"), """
+                {"size": {"shortest_edge": 64}, "do_center_crop": false, "crop_size": {"height": 64, "width": 64}}""");
+        assertThrows(IllegalArgumentException.class, () -> ChameleonPreprocessor.load(dir));
+    }
 }

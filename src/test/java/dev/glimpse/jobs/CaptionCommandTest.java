@@ -127,7 +127,8 @@ class CaptionCommandTest {
         // The same line, byte for byte, as the Captioner gives for each file alone on a fresh model.
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try (ServedModel served = ServedModel.standalone(
-                ModelCardLoader.load(Path.of("src/test/resources/model-cards/kimivl-random")), new OrtRuntime("cpu", 0),
+                ModelCardLoader.load(Path.of("src/test/resources/model-cards/kimivl-random")), dev.glimpse.family.Families::load,
+                new OrtRuntime("cpu", 0),
                 Path.of("target/test-data/graphs"))) {
             Captioner alone = new Captioner(served, pool, ImageLimits.DEFAULT.maxBytes());
             for (String l : lines) {

@@ -1,38 +1,44 @@
-package dev.glimpse.engine;
+package dev.glimpse.family.kimivl;
 
+import dev.glimpse.engine.ModelRunner;
+import dev.glimpse.engine.PreparedImage;
+import dev.glimpse.engine.Sequence;
+import dev.glimpse.engine.VisionCache;
+import dev.glimpse.family.DecodeRows;
 import dev.glimpse.image.PixelPatches;
-import dev.glimpse.runtime.BatchCache;
 import dev.glimpse.runtime.KimiVlModel;
+import dev.glimpse.runtime.KvCache;
 
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * {@link ModelRunner} over the Kimi-VL ONNX graphs. Per sequence: prompt embeddings (image features merged) and a private
- * prefill cache; once prefilled, the sequence becomes a row of the shared {@link BatchCache}.
+ * prefill cache; once prefilled, the sequence becomes a row of the shared batch cache ({@link DecodeRows}).
  */
-public final class KimiVlRunner implements ModelRunner, AutoCloseable {
+final class KimiVlRunner implements ModelRunner, AutoCloseable {
 
     private final KimiVlModel model;
     private final VisionCache visionCache;
-    private final BatchCache batch;
-    /** Sequences in batch-row order. */
-    private final List<Sequence> rows = new ArrayList<>();
-    private long prefillBytes;
+    private final DecodeRows rows;
 
     /** Per-sequence data while prefilling. */
-    private static final class PrefillState {
+    private static final class PrefillState implements DecodeRows.PrefillState {
         float[] embeds; // (prompt, hidden); dropped once prefill is done
-        KimiVlModel.KvCache cache;
+        KvCache cache;
+
+        @Override
+        public KvCache cache() {
+            return cache;
+        }
     }
 
-    public KimiVlRunner(KimiVlModel model, VisionCache visionCache) {
+    KimiVlRunner(KimiVlModel model, VisionCache visionCache) {
         this.model = model;
         this.visionCache = visionCache;
-        this.batch = model.newBatchCache();
+        this.rows = new DecodeRows(model.newBatchCache());
     }
 
     @Override
@@ -47,13 +53,11 @@ public final class KimiVlRunner implements ModelRunner, AutoCloseable {
         Map<String, PixelPatches> missing = new LinkedHashMap<>();
         Map<String, float[]> found = new java.util.HashMap<>();
         for (Sequence s : admitted) {
-            List<String> keys = s.request.imageKeys();
-            for (int i = 0; i < keys.size(); i++) {
-                String k = keys.get(i);
+            for (PreparedImage image : s.request().images()) {
+                String k = image.key();
                 if (found.containsKey(k) || missing.containsKey(k)) continue;
-                float[] f = visionCache.get(k);
-                if (f != null) found.put(k, f);
-                else missing.put(k, s.request.images().get(i));
+                if (visionCache.get(k) instanceof float[] f) found.put(k, f);
+                else missing.put(k, ((KimiVlImage) image).patches());
             }
         }
         if (!missing.isEmpty()) {
@@ -72,9 +76,9 @@ public final class KimiVlRunner implements ModelRunner, AutoCloseable {
         // 2. Prompt embeddings with image features at the placeholders, in image order.
         long placeholder = model.config().mediaPlaceholderTokenId();
         for (Sequence s : admitted) {
-            long[] ids = s.request.promptIds();
+            long[] ids = s.request().promptIds();
             float[] embeds = model.embed(ids);
-            List<String> keys = s.request.imageKeys();
+            List<String> keys = s.request().images().stream().map(PreparedImage::key).toList();
             int image = 0;
             int row = 0;
             float[] feats = keys.isEmpty() ? null : found.get(keys.get(0));
@@ -85,17 +89,17 @@ public final class KimiVlRunner implements ModelRunner, AutoCloseable {
                     row = 0;
                     feats = image < keys.size() ? found.get(keys.get(image)) : null;
                 }
-                if (feats == null) throw new IllegalStateException("more image placeholders than image features in " + s.request.id());
+                if (feats == null) throw new IllegalStateException("more image placeholders than image features in " + s.request().id());
                 System.arraycopy(feats, row * hidden, embeds, p * hidden, hidden);
                 row++;
             }
             if (feats != null && (row * hidden != feats.length || image != keys.size() - 1)) {
-                throw new IllegalStateException("image placeholders and image features disagree in " + s.request.id());
+                throw new IllegalStateException("image placeholders and image features disagree in " + s.request().id());
             }
             PrefillState st = new PrefillState();
             st.embeds = embeds;
             st.cache = model.newCache();
-            s.runnerState = st;
+            s.runnerState(st);
         }
     }
 
@@ -115,12 +119,10 @@ public final class KimiVlRunner implements ModelRunner, AutoCloseable {
 
     @Override
     public float[] prefill(Sequence s, int from, int to) {
-        PrefillState st = (PrefillState) s.runnerState;
+        PrefillState st = (PrefillState) s.runnerState();
         int hidden = model.config().text().hidden();
         float[] chunk = java.util.Arrays.copyOfRange(st.embeds, from * hidden, to * hidden);
-        long before = st.cache.bytes();
-        float[] logits = model.step(st.cache, chunk, to - from, 1);
-        prefillBytes += st.cache.bytes() - before;
+        float[] logits = rows.prefill(st.cache, () -> model.step(st.cache, chunk, to - from, 1));
         if (to < s.promptLength()) return null;
         st.embeds = null;
         return logits;
@@ -128,66 +130,27 @@ public final class KimiVlRunner implements ModelRunner, AutoCloseable {
 
     @Override
     public void join(Sequence s) {
-        PrefillState st = (PrefillState) s.runnerState;
-        batch.join(st.cache);
-        prefillBytes -= st.cache.bytes();
-        st.cache.close();
-        s.runnerState = null;
-        rows.add(s);
+        rows.join(s);
     }
 
     @Override
     public void leave(List<Sequence> gone) {
-        List<Integer> drop = new ArrayList<>();
-        for (Sequence s : gone) {
-            if (s.runnerState instanceof PrefillState st) {
-                if (st.cache != null) {
-                    prefillBytes -= st.cache.bytes();
-                    st.cache.close();
-                }
-                s.runnerState = null;
-            }
-            int r = indexOf(s);
-            if (r >= 0) drop.add(r);
-        }
-        if (drop.isEmpty()) return;
-        drop.sort(null);
-        batch.remove(drop);
-        for (int i = drop.size() - 1; i >= 0; i--) rows.remove((int) drop.get(i));
-    }
-
-    private int indexOf(Sequence s) {
-        for (int i = 0; i < rows.size(); i++) if (rows.get(i) == s) return i;
-        return -1;
+        rows.leave(gone);
     }
 
     @Override
     public float[][] decode(List<Sequence> order) {
-        if (order.size() != rows.size()) {
-            throw new IllegalStateException("decode batch of " + order.size() + " but " + rows.size() + " rows in the cache");
-        }
-        long[] last = new long[rows.size()];
-        for (int r = 0; r < rows.size(); r++) last[r] = rows.get(r).lastToken;
-        float[] logits = model.decodeBatch(batch, model.embedLastTokens(last));
-        int vocab = logits.length / rows.size();
-        Map<Sequence, Integer> rowOf = new IdentityHashMap<>();
-        for (int r = 0; r < rows.size(); r++) rowOf.put(rows.get(r), r);
-        float[][] out = new float[order.size()][];
-        for (int i = 0; i < order.size(); i++) {
-            Integer r = rowOf.get(order.get(i));
-            if (r == null) throw new IllegalStateException("sequence " + order.get(i).request.id() + " is not in the batch");
-            out[i] = java.util.Arrays.copyOfRange(logits, r * vocab, (r + 1) * vocab);
-        }
-        return out;
+        long[] last = rows.lastTokens(order);
+        return rows.split(model.decodeBatch(rows.cache(), model.embedLastTokens(last)), order);
     }
 
     @Override
     public long cacheBytesInUse() {
-        return batch.bytes() + prefillBytes;
+        return rows.bytes();
     }
 
     @Override
     public void close() {
-        batch.close();
+        rows.close();
     }
 }

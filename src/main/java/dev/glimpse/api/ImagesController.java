@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.glimpse.engine.ImageGenerator;
 import dev.glimpse.engine.SamplingParams;
 import dev.glimpse.engine.ServedModel;
 import dev.glimpse.error.GlimpseException;
@@ -23,9 +24,9 @@ import java.util.concurrent.CompletionException;
  * reads images, it does not write them) answers 400 {@code model_cannot_generate}. A model that draws runs each of the n
  * images as an engine request (batched with everything else) and answers PNGs as b64_json.
  *
- * <p>Sampling: {@code seed} (image i uses seed + i), and as Glimpse extensions {@code temperature} (default
- * {@value #DEFAULT_TEMPERATURE}) and {@code top_p} (default {@value #DEFAULT_TOP_P}); {@code size} must be one the model
- * draws (default: its first).
+ * <p>Sampling: {@code seed} (image i uses seed + i), and as Glimpse extensions {@code temperature} and {@code top_p}
+ * (defaults {@link ImageGenerator#DEFAULT_SAMPLING}: 1.0 and 0.9); {@code size} must be one the model draws (default: its
+ * first).
  */
 @RestController
 public class ImagesController {
@@ -33,8 +34,8 @@ public class ImagesController {
     static final List<String> FORMATS = List.of("b64_json");
     static final int MAX_N = 4;
     static final int MAX_PROMPT_CHARS = 4000;
-    static final double DEFAULT_TEMPERATURE = 1.0;
-    static final double DEFAULT_TOP_P = 0.9;
+    static final double DEFAULT_TEMPERATURE = ImageGenerator.DEFAULT_SAMPLING.temperature();
+    static final double DEFAULT_TOP_P = ImageGenerator.DEFAULT_SAMPLING.topP();
 
     private final ServedModel served;
 

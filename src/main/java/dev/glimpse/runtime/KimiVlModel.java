@@ -23,55 +23,41 @@ import static dev.glimpse.convert.kimivl.KimiVlVisionGraph.*;
  */
 public final class KimiVlModel implements AutoCloseable {
 
+    private static final String FAMILY = "Kimi-VL";
+
     private final OrtRuntime runtime;
     private final KimiVlConfig config;
     private final OrtSession vision;
     private final OrtSession embed;
-    private final OrtSession decoder;
-    private final CacheLayout cacheLayout;
+    private final CachedDecoder decoder;
 
     public KimiVlModel(OrtRuntime runtime, KimiVlConfig config, Path graphDir) {
         this.runtime = runtime;
         this.config = config;
-        OrtSession v = null, e = null, d = null;
-        try {
-            v = runtime.open(graphDir.resolve(KimiVlConverter.VISION));
-            e = runtime.open(graphDir.resolve(KimiVlConverter.EMBED));
-            d = runtime.open(graphDir.resolve(KimiVlConverter.DECODER));
-            requireNames(v, graphDir.resolve(KimiVlConverter.VISION),
-                    Set.of(PIXEL_VALUES, POS_INDEX, POS_WEIGHT, PATCH_POS, IMAGE_INDEX, MERGE_INDEX), Set.of(IMAGE_FEATURES));
-            requireNames(e, graphDir.resolve(KimiVlConverter.EMBED), Set.of(INPUT_IDS), Set.of(INPUTS_EMBEDS));
-            Set<String> dIn = new java.util.HashSet<>(Set.of(INPUTS_EMBEDS, ATTENTION_MASK, POSITION_IDS, NUM_LOGITS_TO_KEEP));
-            Set<String> dOut = new java.util.HashSet<>(Set.of(LOGITS));
-            for (int i = 0; i < config.text().numLayers(); i++) {
-                dIn.add(pastName(i));
-                dOut.add(presentName(i));
-            }
-            requireNames(d, graphDir.resolve(KimiVlConverter.DECODER), dIn, dOut);
-        } catch (RuntimeException ex) {
-            closeQuietly(v);
-            closeQuietly(e);
-            closeQuietly(d);
-            throw ex;
-        }
-        this.vision = v;
-        this.embed = e;
-        this.decoder = d;
         List<String> past = new ArrayList<>();
         List<String> present = new ArrayList<>();
         for (int i = 0; i < config.text().numLayers(); i++) {
             past.add(pastName(i));
             present.add(presentName(i));
         }
-        this.cacheLayout = new CacheLayout(past, present, 0, config.text().latentDim());
-    }
-
-    /** The model contract, checked at start-up: a graph that lacks a name fails naming what it has. */
-    private static void requireNames(OrtSession s, Path file, Set<String> inputs, Set<String> outputs) {
-        if (!s.getInputNames().containsAll(inputs) || !s.getOutputNames().containsAll(outputs)) {
-            throw new IllegalStateException(file + " does not match the Kimi-VL graph contract: expected inputs " + inputs
-                    + " and outputs " + outputs + ", the graph has inputs " + s.getInputNames() + " and outputs " + s.getOutputNames());
+        OrtSession v = null, e = null, d = null;
+        try {
+            v = runtime.open(graphDir.resolve(KimiVlConverter.VISION));
+            e = runtime.open(graphDir.resolve(KimiVlConverter.EMBED));
+            d = runtime.open(graphDir.resolve(KimiVlConverter.DECODER));
+            CachedDecoder.requireNames(v, graphDir.resolve(KimiVlConverter.VISION), FAMILY,
+                    Set.of(PIXEL_VALUES, POS_INDEX, POS_WEIGHT, PATCH_POS, IMAGE_INDEX, MERGE_INDEX), Set.of(IMAGE_FEATURES));
+            CachedDecoder.requireNames(e, graphDir.resolve(KimiVlConverter.EMBED), FAMILY, Set.of(INPUT_IDS), Set.of(INPUTS_EMBEDS));
+            this.decoder = new CachedDecoder(runtime.env(), d, graphDir.resolve(KimiVlConverter.DECODER), FAMILY, INPUTS_EMBEDS,
+                    new CacheLayout(past, present, 0, config.text().latentDim()));
+        } catch (RuntimeException ex) {
+            CachedDecoder.closeQuietly(v);
+            CachedDecoder.closeQuietly(e);
+            CachedDecoder.closeQuietly(d);
+            throw ex;
         }
+        this.vision = v;
+        this.embed = e;
     }
 
     public KimiVlConfig config() {
@@ -129,12 +115,12 @@ public final class KimiVlModel implements AutoCloseable {
     }
 
     public BatchCache newBatchCache() {
-        return new BatchCache(runtime.env(), cacheLayout);
+        return new BatchCache(runtime.env(), decoder.layout());
     }
 
     /** Bytes of cache one token costs across all layers (fp32 latent + rope key). */
     public long bytesPerToken() {
-        return cacheLayout.bytesPerToken();
+        return decoder.layout().bytesPerToken();
     }
 
     /**
@@ -144,28 +130,12 @@ public final class KimiVlModel implements AutoCloseable {
      * @return logits (B, vocab), row-major
      */
     public float[] decodeBatch(BatchCache cache, float[] embeds) {
-        int b = cache.rows();
         int hidden = config.text().hidden();
-        long[] pos = cache.nextPositions();
-        var env = runtime.env();
-        List<OnnxTensor> owned = new ArrayList<>();
-        Map<String, OnnxTensor> in = new HashMap<>();
-        try {
-            in.put(INPUTS_EMBEDS, own(owned, Tensors.floats(env, embeds, b, 1, hidden)));
-            in.put(ATTENTION_MASK, own(owned, Tensors.longs(env, cache.stepMask(), b, cache.width() + 1)));
-            in.put(POSITION_IDS, own(owned, Tensors.longs(env, pos, b, 1)));
-            in.put(NUM_LOGITS_TO_KEEP, own(owned, Tensors.longs(env, new long[]{1}, 1)));
-            for (int i = 0; i < cacheLayout.tensors(); i++) in.put(cacheLayout.pastNames().get(i), cache.past(i));
-            return runDecoder(in, cache::advance);
-        } catch (OrtException e) {
-            throw new IllegalStateException("decoder graph failed: " + e.getMessage(), e);
-        } finally {
-            owned.forEach(OnnxTensor::close);
-        }
+        return decoder.decodeBatch(cache, (env, rows, positions) -> Tensors.floats(env, embeds, rows, positions, hidden));
     }
 
     public KvCache newCache() {
-        return new KvCache(cacheLayout);
+        return new KvCache(decoder.layout());
     }
 
     /**
@@ -178,60 +148,7 @@ public final class KimiVlModel implements AutoCloseable {
      */
     public float[] step(KvCache cache, float[] embeds, int seqLen, int keepLogits) {
         int hidden = config.text().hidden();
-        int past = cache.length();
-        int total = past + seqLen;
-        long[] mask = new long[total];
-        java.util.Arrays.fill(mask, 1L);
-        long[] pos = new long[seqLen];
-        for (int i = 0; i < seqLen; i++) pos[i] = past + i;
-        var env = runtime.env();
-        List<OnnxTensor> owned = new ArrayList<>();
-        Map<String, OnnxTensor> in = new HashMap<>();
-        try {
-            in.put(INPUTS_EMBEDS, own(owned, Tensors.floats(env, embeds, 1, seqLen, hidden)));
-            in.put(ATTENTION_MASK, own(owned, Tensors.longs(env, mask, 1, total)));
-            in.put(POSITION_IDS, own(owned, Tensors.longs(env, pos, 1, seqLen)));
-            in.put(NUM_LOGITS_TO_KEEP, own(owned, Tensors.longs(env, new long[]{keepLogits}, 1)));
-            for (int i = 0; i < cacheLayout.tensors(); i++) {
-                in.put(cacheLayout.pastNames().get(i), cache.past(env, i, owned));
-            }
-            return runDecoder(in, r -> cache.advance(r, total));
-        } catch (OrtException e) {
-            throw new IllegalStateException("decoder graph failed: " + e.getMessage(), e);
-        } finally {
-            owned.forEach(OnnxTensor::close);
-        }
-    }
-
-    /**
-     * Runs the decoder and hands its Result to {@code adopt}, which takes ownership: the present.* tensors feed the next
-     * step as past_key_values.* without a host copy. Returns a heap copy of the logits.
-     */
-    private float[] runDecoder(Map<String, OnnxTensor> in, java.util.function.Consumer<OrtSession.Result> adopt) throws OrtException {
-        OrtSession.Result r = decoder.run(in);
-        float[] logits;
-        try {
-            logits = Tensors.toFloats((OnnxTensor) r.get(LOGITS).orElseThrow());
-        } catch (RuntimeException e) {
-            r.close();
-            throw e;
-        }
-        adopt.accept(r);
-        return logits;
-    }
-
-    private static OnnxTensor own(List<OnnxTensor> owned, OnnxTensor t) {
-        owned.add(t);
-        return t;
-    }
-
-    private static void closeQuietly(OrtSession s) {
-        if (s == null) return;
-        try {
-            s.close();
-        } catch (OrtException ignored) {
-            // closing during a failed start-up; the original error is what matters
-        }
+        return decoder.step(cache, (env, rows, positions) -> Tensors.floats(env, embeds, rows, positions, hidden), seqLen, keepLogits);
     }
 
     @Override

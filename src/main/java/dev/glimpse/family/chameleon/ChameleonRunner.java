@@ -1,11 +1,10 @@
 package dev.glimpse.family.chameleon;
 
 import dev.glimpse.convert.chameleon.ChameleonVocab;
-import dev.glimpse.engine.ModelRunner;
 import dev.glimpse.engine.PreparedImage;
 import dev.glimpse.engine.Sequence;
 import dev.glimpse.engine.VisionCache;
-import dev.glimpse.family.DecodeRows;
+import dev.glimpse.family.BatchedRunner;
 import dev.glimpse.runtime.ChameleonModel;
 import dev.glimpse.runtime.KvCache;
 
@@ -20,17 +19,15 @@ import java.util.Map;
  * {@link ModelRunner} over the Chameleon graphs. At admission every image not in the vision cache goes through the VQ-GAN
  * encoder (all of a step's misses in one batched call) and its codes become vocabulary ids, which replace the image's
  * placeholder positions in the prompt; from there an image is just tokens. Each sequence prefills into a private K/V
- * cache, then becomes a row of the shared batch cache ({@link DecodeRows}).
+ * cache, then becomes a row of the shared batch cache ({@link BatchedRunner}).
  */
-final class ChameleonRunner implements ModelRunner, AutoCloseable {
+final class ChameleonRunner extends BatchedRunner {
 
     private final ChameleonModel model;
     private final ChameleonVocab vocab;
     private final VisionCache visionCache;
     private final long placeholder;
-    private final DecodeRows rows;
-
-    private static final class PrefillState implements DecodeRows.PrefillState {
+    private static final class PrefillState implements BatchedRunner.PrefillState {
         long[] ids; // the prompt with image tokens in place; dropped once prefill is done
         KvCache cache;
 
@@ -41,11 +38,11 @@ final class ChameleonRunner implements ModelRunner, AutoCloseable {
     }
 
     ChameleonRunner(ChameleonModel model, ChameleonVocab vocab, VisionCache visionCache, long placeholder) {
+        super(model.newBatchCache());
         this.model = model;
         this.vocab = vocab;
         this.visionCache = visionCache;
         this.placeholder = placeholder;
-        this.rows = new DecodeRows(model.newBatchCache());
     }
 
     @Override
@@ -109,34 +106,14 @@ final class ChameleonRunner implements ModelRunner, AutoCloseable {
     @Override
     public float[] prefill(Sequence s, int from, int to) {
         PrefillState st = (PrefillState) s.runnerState();
-        float[] logits = rows.prefill(st.cache, () -> model.step(st.cache, Arrays.copyOfRange(st.ids, from, to), 1));
+        float[] logits = countPrefill(st.cache, () -> model.step(st.cache, Arrays.copyOfRange(st.ids, from, to), 1));
         if (to < s.promptLength()) return null;
         st.ids = null;
         return logits;
     }
 
     @Override
-    public void join(Sequence s) {
-        rows.join(s);
-    }
-
-    @Override
-    public void leave(List<Sequence> gone) {
-        rows.leave(gone);
-    }
-
-    @Override
     public float[][] decode(List<Sequence> order) {
-        return rows.split(model.decodeBatch(rows.cache(), rows.lastTokens(order)), order);
-    }
-
-    @Override
-    public long cacheBytesInUse() {
-        return rows.bytes();
-    }
-
-    @Override
-    public void close() {
-        rows.close();
+        return split(model.decodeBatch(batchCache(), lastTokens(order)), order);
     }
 }

@@ -1,10 +1,9 @@
 package dev.glimpse.family.kimivl;
 
-import dev.glimpse.engine.ModelRunner;
 import dev.glimpse.engine.PreparedImage;
 import dev.glimpse.engine.Sequence;
 import dev.glimpse.engine.VisionCache;
-import dev.glimpse.family.DecodeRows;
+import dev.glimpse.family.BatchedRunner;
 import dev.glimpse.image.PixelPatches;
 import dev.glimpse.runtime.KimiVlModel;
 import dev.glimpse.runtime.KvCache;
@@ -16,16 +15,14 @@ import java.util.Map;
 
 /**
  * {@link ModelRunner} over the Kimi-VL ONNX graphs. Per sequence: prompt embeddings (image features merged) and a private
- * prefill cache; once prefilled, the sequence becomes a row of the shared batch cache ({@link DecodeRows}).
+ * prefill cache; once prefilled, the sequence becomes a row of the shared batch cache ({@link BatchedRunner}).
  */
-final class KimiVlRunner implements ModelRunner, AutoCloseable {
+final class KimiVlRunner extends BatchedRunner {
 
     private final KimiVlModel model;
     private final VisionCache visionCache;
-    private final DecodeRows rows;
-
     /** Per-sequence data while prefilling. */
-    private static final class PrefillState implements DecodeRows.PrefillState {
+    private static final class PrefillState implements BatchedRunner.PrefillState {
         float[] embeds; // (prompt, hidden); dropped once prefill is done
         KvCache cache;
 
@@ -36,9 +33,9 @@ final class KimiVlRunner implements ModelRunner, AutoCloseable {
     }
 
     KimiVlRunner(KimiVlModel model, VisionCache visionCache) {
+        super(model.newBatchCache());
         this.model = model;
         this.visionCache = visionCache;
-        this.rows = new DecodeRows(model.newBatchCache());
     }
 
     @Override
@@ -122,35 +119,15 @@ final class KimiVlRunner implements ModelRunner, AutoCloseable {
         PrefillState st = (PrefillState) s.runnerState();
         int hidden = model.config().text().hidden();
         float[] chunk = java.util.Arrays.copyOfRange(st.embeds, from * hidden, to * hidden);
-        float[] logits = rows.prefill(st.cache, () -> model.step(st.cache, chunk, to - from, 1));
+        float[] logits = countPrefill(st.cache, () -> model.step(st.cache, chunk, to - from, 1));
         if (to < s.promptLength()) return null;
         st.embeds = null;
         return logits;
     }
 
     @Override
-    public void join(Sequence s) {
-        rows.join(s);
-    }
-
-    @Override
-    public void leave(List<Sequence> gone) {
-        rows.leave(gone);
-    }
-
-    @Override
     public float[][] decode(List<Sequence> order) {
-        long[] last = rows.lastTokens(order);
-        return rows.split(model.decodeBatch(rows.cache(), model.embedLastTokens(last)), order);
-    }
-
-    @Override
-    public long cacheBytesInUse() {
-        return rows.bytes();
-    }
-
-    @Override
-    public void close() {
-        rows.close();
+        long[] last = lastTokens(order);
+        return split(model.decodeBatch(batchCache(), model.embedLastTokens(last)), order);
     }
 }

@@ -1,5 +1,6 @@
 package dev.glimpse.family;
 
+import dev.glimpse.engine.ModelRunner;
 import dev.glimpse.engine.Sequence;
 import dev.glimpse.runtime.BatchCache;
 import dev.glimpse.runtime.KvCache;
@@ -11,11 +12,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The bookkeeping every family's runner shares: which sequence holds which row of the decode {@link BatchCache}, and the
- * bytes held by private prefill caches. Sequences keep a {@link PrefillState} as their runner state until they join.
- * Engine thread only.
+ * What every family's runner shares: which sequence holds which row of the decode {@link BatchCache}, joining and leaving
+ * it, and the bytes held by private prefill caches. A subclass prepares prompts, runs prefill chunks through
+ * {@link #countPrefill} and decodes with {@link #lastTokens} / {@link #split}. Sequences keep a {@link PrefillState} as their
+ * runner state until they join. Engine thread only.
  */
-public final class DecodeRows implements AutoCloseable {
+public abstract class BatchedRunner implements ModelRunner, AutoCloseable {
 
     /** Runner state of a sequence while it prefills: at least its private cache. */
     public interface PrefillState {
@@ -27,16 +29,16 @@ public final class DecodeRows implements AutoCloseable {
     private final List<Sequence> rows = new ArrayList<>();
     private long prefillBytes;
 
-    public DecodeRows(BatchCache batch) {
+    protected BatchedRunner(BatchCache batch) {
         this.batch = batch;
     }
 
-    public BatchCache cache() {
+    protected BatchCache batchCache() {
         return batch;
     }
 
     /** Runs one prefill chunk through {@code step}, counting what it adds to the sequence's private cache. */
-    public <T> T prefill(KvCache cache, java.util.function.Supplier<T> step) {
+    protected <T> T countPrefill(KvCache cache, java.util.function.Supplier<T> step) {
         long before = cache.bytes();
         T out = step.get();
         prefillBytes += cache.bytes() - before;
@@ -44,7 +46,8 @@ public final class DecodeRows implements AutoCloseable {
     }
 
     /** Moves a fully prefilled sequence's cache into a new last row; its private cache is freed. */
-    public void join(Sequence s) {
+    @Override
+    public final void join(Sequence s) {
         KvCache cache = ((PrefillState) s.runnerState()).cache();
         batch.join(cache);
         prefillBytes -= cache.bytes();
@@ -54,7 +57,8 @@ public final class DecodeRows implements AutoCloseable {
     }
 
     /** Frees the private caches of sequences still prefilling and drops the rows of those in the batch. */
-    public void leave(List<Sequence> gone) {
+    @Override
+    public final void leave(List<Sequence> gone) {
         List<Integer> drop = new ArrayList<>();
         for (Sequence s : gone) {
             if (s.runnerState() instanceof PrefillState st) {
@@ -79,7 +83,7 @@ public final class DecodeRows implements AutoCloseable {
     }
 
     /** Each row's last sampled token, in row order; checks that {@code order} is exactly the batch. */
-    public long[] lastTokens(List<Sequence> order) {
+    protected long[] lastTokens(List<Sequence> order) {
         if (order.size() != rows.size()) {
             throw new IllegalStateException("decode batch of " + order.size() + " but " + rows.size() + " rows in the cache");
         }
@@ -89,7 +93,7 @@ public final class DecodeRows implements AutoCloseable {
     }
 
     /** Splits (rows, vocab) logits into one private row per sequence of {@code order}. */
-    public float[][] split(float[] logits, List<Sequence> order) {
+    protected float[][] split(float[] logits, List<Sequence> order) {
         int vocab = logits.length / rows.size();
         Map<Sequence, Integer> rowOf = new IdentityHashMap<>();
         for (int r = 0; r < rows.size(); r++) rowOf.put(rows.get(r), r);
@@ -103,7 +107,8 @@ public final class DecodeRows implements AutoCloseable {
     }
 
     /** Bytes held by the batch cache (padding included) and by private prefill caches. */
-    public long bytes() {
+    @Override
+    public final long cacheBytesInUse() {
         return batch.bytes() + prefillBytes;
     }
 

@@ -3,8 +3,8 @@ package dev.glimpse.engine;
 import java.util.List;
 
 /**
- * What the scheduler needs from a model. The real runner ({@link KimiVlRunner}) runs ONNX graphs; tests use a fake one.
- * All calls come from the engine thread.
+ * What the scheduler needs from a model. Each family's runner ({@link ModelFamily#runner()}) runs its ONNX graphs; tests
+ * use a fake one. All calls come from the engine thread.
  */
 public interface ModelRunner {
 
@@ -12,8 +12,9 @@ public interface ModelRunner {
     long bytesPerToken();
 
     /**
-     * Prepares prompt inputs for newly admitted sequences (vision encoder for images not in the vision cache, all of them in
-     * one packed call; token embeddings with image features merged). Called once per sequence before its first prefill.
+     * Prepares prompt inputs for newly admitted sequences: the images not in the vision cache go through the family's image
+     * encoder, all of them in one call (Kimi-VL: vision tower, features merged into the token embeddings; Chameleon: VQ-GAN
+     * encoder, codes written into the prompt as tokens). Called once per sequence before its first prefill.
      */
     void prepare(List<Sequence> admitted);
 

@@ -136,7 +136,8 @@ def main():
                          "kind": [-1] * len(seq)}], 0, 1)
             lp = ref.lm_head(T.packed_hidden(ref, b))[0]
             check(float((lp - lb).abs().max()) < 1e-4, f"{name}: trainer's packed forward == reference")
-        check(torch.equal(model.model.vqmodel.decode(c_train), ref.model.vqmodel.decode(c_card)), "decoded pixels equal")
+        check(torch.equal(model.model.vqmodel.decode(c_train), ref.model.vqmodel.decode(c_card)),
+              "decoded pixels equal")
     check(ref.config["vocabulary_map"] == cfg["vocabulary_map"] and rtok.vocab == tok.vocab, "vocabulary equal")
     specials = {n: rtok.vocab[n] for n in ("<s>", "<pad>", "</s>", "<unk>", "<eoss>", "<racm3:break>",
                                            "<reserved08706>", "<image>")}

@@ -3,80 +3,109 @@
 Two stages, each in its own run folder, then an export (training/export_tiny_chameleon.py):
 
     cd <repo>; mkdir -p training/runs/cham-vq training/runs/cham-lm        # runs/ is gitignored
-    # stage 1: the VQ-VAE (image tokenizer + decoder), ~40 min on 2 quiet cores
+    # stage 1: the VQ-VAE (image tokenizer + drawing decoder), 2400 steps
     nohup /usr/bin/python3 training/train_tiny_chameleon.py --stage vq --run training/runs/cham-vq \\
         > training/runs/cham-vq/stdout.log 2>&1 &
-    # stage 2: the decoder LM on the frozen VQ's codes, ~1.5-2 h on 2 quiet cores
+    # stage 2: the decoder LM on the frozen VQ's codes (reads training/runs/cham-vq/best.pt), 2400 steps
     nohup /usr/bin/python3 training/train_tiny_chameleon.py --stage lm --run training/runs/cham-lm \\
         --vq-from training/runs/cham-vq > training/runs/cham-lm/stdout.log 2>&1 &
-    # either stage, after a kill: the same command with --resume (hyper-parameters are read back from args.json)
+    # either stage, after a kill: --stage, --run and --resume (hyper-parameters are read back from args.json)
     nohup /usr/bin/python3 training/train_tiny_chameleon.py --stage lm --run training/runs/cham-lm --resume \\
         >> training/runs/cham-lm/stdout.log 2>&1 &
-    # export the LM run's best.pt (with the VQ it was trained on) into an HF-schema checkpoint folder
+    # the LM run's best.pt (with the VQ it was trained on) -> HF-schema checkpoint folder, checks, held-out eval
     /usr/bin/python3 training/export_tiny_chameleon.py --run training/runs/cham-lm --out model-cards/tiny-chameleon
 
-    Smoke test (minutes): add --model tiny --steps 12 --eval-every 6 --threads 1 to both stages (tiny VQ for tiny LM).
-    --selftest checks the packed/tree LM forward against the reference forward of the single prompts.
+  Smoke test (a minute): both stages with --model tiny --steps 12 --eval-every 6 --batch 4 --und-batch 3
+  --gen-batch 3 --threads 1 (and small --val-* counts); --selftest checks the packed tree forward against the reference.
+  --threads (default: all cores, or $TRAIN_THREADS) must stay 1 while another job shares the 2 cores: two threads on
+  contended cores ran 5-6x slower than one (thread stalls), e.g. 16.8 instead of 2.9 s per LM step.
 
-Time estimate (measured with --threads 2 at nice 10 while another 2-thread training job shared the 2 cores, so about
-half speed; see the numbers in the commit / report): stage vq demo batch 16 ~?? s/step, stage lm demo ~?? s/step.
+Measured step times (one thread, nice 10, the other core busy with another training job; CPU time = wall time here):
+  stage vq, demo (16x16 codes), batch 16: 1.25 s/step -> 2400 steps ~50 min on one core, ~30-35 min on 2 quiet cores
+  stage lm, demo, 10 understanding + 6 drawing rows (~5700 tokens): 2.9 s/step, eval (110 images, 48 drawing
+    targets, 24 greedy drawings) ~40 s -> 2400 steps ~2 h on one core, ~1.3 h on 2 quiet cores (guessed 1.6x)
+  export: a few seconds plus ~0.3 s per eval question and ~1 s per drawing.
 
 What it is
 - Model: chameleon_reference.ChameleonForConditionalGeneration from a config dict in the real HF config.json schema
   (vq_config, vocabulary_map, image_token_id), with the Anole-style VQ-GAN decoder under model.vqmodel.decoder.*, so
-  state_dict names are the real tensor names. Early fusion: an image is 64 VQ codes, each an ordinary vocabulary entry
-  IMGIMG... (code_to_name), embedded by embed_tokens and predicted by lm_head like text.
+  state_dict names are the real tensor names. Early fusion: an image is 16 x 16 = 256 VQ codes, each an ordinary
+  vocabulary entry IMGIMG... (code_to_name), embedded by embed_tokens and predicted by lm_head like text.
+  demo: 5,504,195 parameters (LM 4,501,248 with vocabulary 1416; VQ 1,002,947 of which decoder 603,331) = 22.0 MB
+  as F32 safetensors.
 - Preprocessing (PREPROCESSOR_CONFIG, HF ChameleonImageProcessor-compatible): RGBA over white, PIL Lanczos resize to
   exactly 64 x 64 whatever the aspect ratio (a squash, no center crop, so 448x56 images keep all their shapes),
   x * 0.0078 (float64 -> float32), (x - 1) / 1. chameleon_reference.preprocess_from_config implements both layouts.
 - VQ-VAE (stage vq, VQ_PRESETS): the reference's ChameleonVQVAE. demo: resolution 64, base_channels 32,
-  channel_multiplier [1, 1, 2, 2] (3 downsamples: 64 -> 8, so 8 x 8 = 64 codes per image, image_seq_length 64),
-  num_res_blocks 1, latent_channels = embed_dim = 32, 512 codes, no attention outside the middle blocks. Codebook:
-  EMA k-means updates (decay 0.99, Laplace-smoothed counts), initialised from batch latents, dead codes (EMA count below
-  3% of the mean) restarted from random latents of the batch; commitment 0.25 with the straight-through estimator.
-  Reconstruction loss L1 + L2 in the [-1, 1] space, pixels that differ from the image's median colour (shapes, text)
-  weighted 1 + --fg-weight (default 4): they are few, and small shapes must keep their colour and outline after the
-  squash. Data: 75% ShapesWorld scenes (15% at extreme aspect ratios), 25% drawing targets (below).
-  Validation (VAL_SEED): reconstruction MSE, codebook usage and perplexity, `colour_kept` (the nearest ShapesWorld
-  colour of the reconstruction, averaged over each shape's pixels, is the shape's colour; also for shapes smaller than
-  6x6 px after the squash and, as an upper bound, on the squashed original) and `draw_ok_recon` (proxy drawing checker
-  on reconstructions of drawing targets: the upper bound of what the LM can draw).
+  channel_multiplier [1, 2, 2] (2 downsamples: 64 -> 16, so 256 codes per image, image_seq_length 256),
+  num_res_blocks 1, latent_channels = embed_dim = 32, 512 codes, attn_resolutions [] (attention only in the middle
+  blocks). Why 16 x 16 and not 8 x 8 (demo8: [1, 1, 2, 2]): after the same 400 steps (batch 16) on validation,
+      8 x 8:  MSE 0.057, shape colour kept 67% (shapes under 6x6 px after the squash: 33%), drawing targets that still
+              pass the proxy checker after reconstruction 50%;
+      16 x 16: MSE 0.037, colour kept 91% (small 70%), drawings 94%  (the squashed originals: 100% / 100%).
+  An 8 x 8 cell is too coarse for small and squashed shapes; the price is a 4x longer image in the LM (2.9 vs 1.0 s
+  per LM step). Codebook: EMA k-means updates (decay 0.99, Laplace-smoothed counts), initialised from batch latents,
+  dead codes (EMA count below 3% of the mean) restarted from random latents of the batch; commitment 0.25 with the
+  straight-through estimator. Reconstruction loss L1 + L2 in the [-1, 1] space, pixels that differ from the image's
+  median colour (shapes, text) weighted 1 + --fg-weight (default 4): they are few, and small shapes must keep their
+  colour and outline. No perceptual or GAN loss. Data: 75% ShapesWorld scenes (15% at extreme aspect ratios), 25%
+  drawing targets (below). Validation (VAL_SEED): reconstruction MSE (best.pt = lowest mean), codebook usage and
+  perplexity, colour_kept (the nearest ShapesWorld colour of the reconstruction, averaged over each shape's pixels, is
+  the shape's colour; also for small shapes and, as an upper bound, on the squashed original) and draw_ok_recon
+  (proxy drawing checker on reconstructed drawing targets: the upper bound of what the LM can draw);
+  <run>/recon_<step>.png shows originals over reconstructions.
 - LM (stage lm, LM_PRESETS): demo hidden 256, 5 layers, 4 heads (head_dim 64, kv heads = heads), SwiGLU 640,
-  RMSNorm 1e-5, per-head qk-norm with weight and bias, rope_theta 10000, no swin_norm, untied lm_head. The VQ is loaded
-  from --vq-from (its best.pt) and frozen; codes are computed on the fly (no grad) from the same pixel pipeline.
-- Tokenizer: byte-level BPE (hf_bpe.py, tokenizer.json) with --merges merges trained on ShapesWorld text, drawing
-  prompts and general ASCII. Ids: <s> 0, <pad> 1, </s> 2, <unk> 3, then IMGIMG names of codes 0..n-1 in code order
-  (id = code + 4, as in the real vocabulary), then <eoss>, <racm3:break>, <reserved08706> (sep), <image> (HF's name for
-  <reserved08707>, the placeholder; never fed to the model), then the 256 byte tokens and the merges.
+  RMSNorm 1e-5, per-head qk-norm with weight and bias, rope_theta 10000, no swin_norm, untied lm_head (sized so that
+  the F32 export stays under 25 MB with the VQ). The VQ is loaded from --vq-from (its best.pt, copied to <run>/vq.pt)
+  and frozen; codes are computed on the fly (no grad) from the same pixel pipeline. The image-token rows of
+  embed_tokens and lm_head start from the codebook through a random projection (init_image_embeddings), so codes that
+  look alike start alike.
+- Tokenizer: byte-level BPE (hf_bpe.py, tokenizer.json) with 640 merges trained on ShapesWorld text, drawing prompts
+  and general ASCII. Ids: <s> 0, <pad> 1, </s> 2, <unk> 3, then IMGIMG names of codes 0..n-1 in code order
+  (id = code + 4, as in the real vocabulary: 4..515), then <eoss> 516, <racm3:break> 517, <reserved08706> 518 (sep),
+  <image> 519 (HF's name for <reserved08707>, the placeholder = image_token_id; never fed to the model), then the 256
+  byte tokens and the merges (make_tiny_chameleon.py's layout, minus its deliberate string order of the codes).
 - Sequences (exactly what the server sends; build_prompt_ids with chat=True):
-    understanding: <s> <racm3:break> img*64 <eoss> {question} <reserved08706> | {answer} </s>
-    generation:    <s> Draw {shapes}. <reserved08706> | <racm3:break> img*64 <eoss> </s>
+    understanding: <s> <racm3:break> img*256 <eoss> {question} <reserved08706> | {answer} </s>
+    drawing:       <s> Draw {shapes}. <reserved08706> | <racm3:break> img*256 <eoss> </s>
   ("|": loss on everything after it). {shapes} is the caption's phrase builder without the word: shapes left to right
   as "a {color} {shape}" ("an orange ..."), joined by ", " with " and " before the last, e.g.
-  "Draw a red circle and a blue square.". All questions of one understanding image are trained at once as a tree:
-  the image prefix once, one branch per question, each branch attending to the prefix and itself with positions
-  continuing from the prefix end (== the single prompt, checked by --selftest). Segments are packed into rows.
+  "Draw a red circle and a blue square.". All questions of one understanding image (every task of
+  shapesworld.questions) are trained at once as a tree: the image prefix once, one branch per question, each branch
+  attending to the prefix and itself with positions continuing from the prefix end (== the single prompt, checked by
+  --selftest). Understanding trees and drawings are packed apart (rows of similar length, little padding).
   Task weights: colour, shape, count 2; count_kind, leftmost 1; ocr, caption 0.5 (per answer token).
-  Loss = understanding CE + --gen-weight * generation CE (plain CE over the whole vocabulary at every target).
-- Drawing targets (--gen-layout canonical, the default): a 64 x 64 canvas (no resize needed) with 1-3 shapes in fixed
+  Loss = understanding CE + --gen-weight * drawing CE (plain CE over the whole vocabulary at every target) +
+  --aux-weight (0.5) * an auxiliary per-code loss: a training-only linear head on the final hidden state of every image
+  token of an understanding image predicts the colour and kind of the shape under that cell and whether a shape's
+  centre lies in it (train_tiny_kimivl.py's lesson: the answers alone do not say where to look). The head is not
+  exported. Per step: --und-batch 10 understanding images (~10 questions each) + --gen-batch 6 drawings.
+- Drawing targets (--gen-layout canonical, the default): a 64 x 64 canvas (no resize) with 1-3 shapes in fixed
   slots left to right (1: side 32 centred; 2: side 24 at x 4 and 36; 3: side 16 at x 3, 24, 45; vertically centred),
   kind and colour uniform, colour jitter +-20 and a background uniform in 170..255 per channel as in ShapesWorld.
   Why fixed slots and not random ShapesWorld layouts: with random positions, the probability that a shape starts at any
-  given code is small everywhere, so greedy decoding (and low-temperature sampling) draws only background; with the
-  layout a function of the prompt, greedy decoding draws exactly the requested shapes. --gen-layout random uses
-  shapesworld.scene at 64..128 px square, 1-3 shapes, no text, instead.
-- Drawing at inference (what the server must do; draw() below): prompt ids as above, then append <racm3:break>, then
-  64 steps of argmax (or sampling) over the IMGIMG ids only, then <eoss>; codes (row-major 8 x 8) -> codebook lookup ->
-  post_quant_conv -> decoder -> clamp [-1, 1] -> (x + 1) / 2 * 255 -> 64 x 64 RGB.
+  given code is small everywhere, so greedy decoding (and low-temperature sampling) tends to draw only background;
+  with the layout a function of the prompt, greedy decoding draws exactly the requested shapes. --gen-layout random
+  uses shapesworld.scene at 64..128 px square, 1-3 shapes, no text, instead.
+- Drawing at inference (what the server must do; draw() below): the prompt ids above, then append <racm3:break>
+  (forced), then 256 steps of argmax (or sampling) over the IMGIMG ids only, then <eoss>; codes (row-major 16 x 16)
+  -> codebook lookup -> post_quant_conv -> decoder -> clamp [-1, 1] -> (x + 1) / 2 * 255 (truncate) -> 64 x 64 RGB.
 - Validation (LM): teacher-forced exact match per understanding task with image ids masked out (== greedy exact
-  match) on VAL_SEED images (normal + an extreme-aspect slice); teacher-forced image-code accuracy (argmax over image
-  ids) and CE on VAL_SEED drawing targets; greedy drawings of --val-draw prompts scored by the proxy checker
-  (draw_ok) and saved as <run>/draw_<step>.png. score = (colour + shape + count) / 6 + draw_ok / 2 picks best.pt.
-- Data of step t is a pure function of (seed, t), so --resume is exact (same thread count). Training seed 1000+seed;
-  VAL_SEED 777777 and EVAL_SEED 424242 are never trained on.
-- Optimiser: AdamW (weight decay on matrices only), linear warmup + cosine decay to 10%, grad-norm clip 1.0.
-  Checkpoints: <run>/ckpt.pt (model, optimiser, step, wall, RNG) every --ckpt-minutes and after each eval, best.pt
-  (weights with the best validation score), both written to .tmp and renamed.
+  match) on VAL_SEED images (80 normal + 30 at extreme sizes); teacher-forced image-code accuracy (argmax over image
+  ids) and CE on 48 VAL_SEED drawing targets; greedy drawings of --val-draw prompts scored by the proxy checker
+  (find_shapes: nearest-colour segmentation, connected components, kind from the bounding-box fill ratio; the real score
+  is the Java OpenCV checker's), saved as <run>/draw_<step>.png (targets over drawings) + .json.
+  score = (colour + shape + count) / 6 + draw_ok / 2 picks best.pt.
+- Data of step t is a pure function of (seed, t), so --resume is exact (same thread count; checked: kill after a
+  checkpoint, resume, identical losses and weights). Training seed 1000+seed; VAL_SEED 777777 and EVAL_SEED 424242
+  (the export's eval) are never trained on.
+- Optimiser: AdamW (weight decay on matrices only; VQ 0, LM 0.05), lr 1e-3, linear warmup 100 steps + cosine decay to
+  10%, grad-norm clip 1.0. Checkpoints: <run>/ckpt.pt (model, optimiser, EMA codebook state / aux head, step, wall,
+  RNG) every --ckpt-minutes (3) and after each eval, best.pt (weights with the best validation score), both written
+  to .tmp and renamed.
+- Short probes (300-600 steps, one thread, with an 8 x 8 VQ of 400 steps): drawings are recognisable after 300 steps
+  (proxy draw_ok 25-40% on 8 prompts at steps 300-500); understanding leaves the priors slowly (colour 30% -> 43%
+  from step 300 to 500), so the full 2400 steps are needed; its targets are not verified here.
 """
 import argparse
 import json
@@ -823,11 +852,83 @@ def packed_hidden(model, b):
     return m.norm(x)
 
 
-def packed_loss(model, batches, task_w, gen_weight):
-    """batches: list of pack() outputs. Weighted understanding CE + gen_weight * mean drawing CE."""
-    ces, kinds = [], []
+# ----------------------------------------------------------------------------------------------------------------------
+# Auxiliary per-code supervision (training only; the head is not exported)
+#
+# A linear head on the LM's final hidden state at every image token of an understanding image predicts what lies under
+# that code's cell: the colour and kind of the shape covering the cell centre (background where none touches the cell,
+# ignored where one touches it without covering the centre), and whether a shape's centre lies in the cell. The
+# answers alone do not say where to look (the lesson of train_tiny_kimivl.py's aux loss); this does.
+
+AUX_COLOURS = len(sw.COLOR_NAMES) + 1   # + background
+AUX_KINDS = len(sw.SHAPES) + 1          # + background
+AUX_OUT = AUX_COLOURS + AUX_KINDS + 2
+
+
+def _covers(sh, x, y):
+    """Is the point (x, y) (original image pixels) inside the shape as shapesworld draws it?"""
+    x0, y0, x1, y1 = sh["box"]
+    if not (x0 <= x < x1 and y0 <= y < y1):
+        return False
+    if sh["kind"] == "square":
+        return True
+    cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2
+    if sh["kind"] == "circle":
+        return (x - cx) ** 2 + (y - cy) ** 2 <= r * r
+    return abs(x - cx) <= (y - y0) / max(1, y1 - y0) * r
+
+
+def cell_labels(sc, g):
+    """(colour, kind, centre) long tensors of g*g cells, row-major like the codes; the squash maps cell (r, c) to the
+    original rectangle [c W/g, (c+1) W/g) x [r H/g, (r+1) H/g)."""
+    cw, ch = sc["W"] / g, sc["H"] / g
+    colour = torch.full((g, g), AUX_COLOURS - 1, dtype=torch.long)
+    kind = torch.full((g, g), AUX_KINDS - 1, dtype=torch.long)
+    centre = torch.zeros((g, g), dtype=torch.long)
+    for sh in sc["shapes"]:
+        x0, y0, x1, y1 = sh["box"]
+        ci, ki = sw.COLOR_NAMES.index(sh["color"]), sw.SHAPES.index(sh["kind"])
+        for r in range(int(y0 // ch), min(g, int((y1 - 1e-6) // ch) + 1)):
+            for c in range(int(x0 // cw), min(g, int((x1 - 1e-6) // cw) + 1)):
+                if _covers(sh, (c + 0.5) * cw, (r + 0.5) * ch):
+                    colour[r, c], kind[r, c] = ci, ki
+                elif colour[r, c] == AUX_COLOURS - 1:
+                    colour[r, c], kind[r, c] = -100, -100
+    for sh in sc["shapes"]:
+        x0, y0, x1, y1 = sh["box"]
+        r, c = min(g - 1, int((y0 + y1) / 2 // ch)), min(g - 1, int(sh["cx"] // cw))
+        colour[r, c] = sw.COLOR_NAMES.index(sh["color"])  # a shape smaller than a cell covers no cell centre
+        kind[r, c] = sw.SHAPES.index(sh["kind"])
+        centre[r, c] = 1
+    return colour.flatten(), kind.flatten(), centre.flatten()
+
+
+def attach_aux(b, scenes, g):
+    """Positions of the image tokens of each understanding segment (prefix <s> <racm3:break> codes...) + labels."""
+    rows, cols, labs = [], [], []
+    for k, sc in enumerate(scenes):
+        r, off = b["where"][k]
+        rows.append(torch.full((g * g,), r, dtype=torch.long))
+        cols.append(torch.arange(off + 2, off + 2 + g * g))
+        labs.append(cell_labels(sc, g))
+    b["aux"] = (torch.cat(rows), torch.cat(cols)) + tuple(torch.cat(x) for x in zip(*labs))
+
+
+def aux_loss(head, h, b):
+    rows, cols, colour, kind, centre = b["aux"]
+    out = head(h[rows, cols])
+    c, k, z = out.split([AUX_COLOURS, AUX_KINDS, 2], dim=-1)
+    return F.cross_entropy(c, colour) + F.cross_entropy(k, kind) + F.cross_entropy(z, centre)
+
+
+def packed_loss(model, batches, task_w, gen_weight, aux_head=None):
+    """batches: list of pack() outputs. Weighted understanding CE + gen_weight * mean drawing CE; and the auxiliary
+    loss (0 without a head or labels)."""
+    ces, kinds, la = [], [], torch.zeros(())
     for b in batches:
         h = packed_hidden(model, b)
+        if aux_head is not None and "aux" in b:
+            la = la + aux_loss(aux_head, h, b)
         sel = b["labels"] != -100
         logits = model.lm_head(h[sel])
         ces.append(F.cross_entropy(logits, b["labels"][sel], reduction="none"))
@@ -837,7 +938,7 @@ def packed_loss(model, batches, task_w, gen_weight):
     gen = ~und
     lu = (ce[und] * task_w[kind[und]]).sum() / task_w[kind[und]].sum() if bool(und.any()) else ce.sum() * 0
     lg = ce[gen].mean() if bool(gen.any()) else ce.sum() * 0
-    return lu + gen_weight * lg, lu, lg
+    return lu + gen_weight * lg, lu, lg, la
 
 
 def init_lm_weights(model, seed):
@@ -856,6 +957,22 @@ def init_lm_weights(model, seed):
                 if name.endswith("o_proj.weight") or name.endswith("down_proj.weight"):
                     std = 0.02 / math.sqrt(2 * n_layers)
                 p.normal_(0, std, generator=g)
+
+
+def init_image_embeddings(model, seed, std=0.02):
+    """Rows of embed_tokens and lm_head of the image ids := the frozen codebook (standardised per dimension) times a
+    random (embed_dim, hidden) matrix, scaled to std: codes that look alike start alike (instead of unrelated random
+    rows), which the understanding questions and the drawings can use from the first step."""
+    cb = model.model.vqmodel.quantize.embedding.weight.detach()
+    K, D = cb.shape
+    z = (cb - cb.mean(0)) / (cb.std(0) + 1e-6)
+    g = torch.Generator().manual_seed(seed * 7 + 17)
+    e = z @ torch.randn(D, model.config["hidden_size"], generator=g) / D ** 0.5
+    e = e * (std / float(e.std()))
+    ids = model.mapping.img2bpe_table[:K]
+    with torch.no_grad():
+        model.model.embed_tokens.weight[ids] = e
+        model.lm_head.weight[ids] = e
 
 
 def load_vq_run(path):
@@ -893,6 +1010,7 @@ def lm_batch(model, e, seed, step, n_und, n_gen, extreme_frac, layout, pack_to):
     out = []
     if n_und:
         out.append(pack([und_segment(e, ids[i], qas_all[i]) for i in range(n_und)], pack_to, pad))
+        attach_aux(out[-1], scenes, model.model.vqmodel.grid)
     if n_gen:
         out.append(pack([gen_segment(e, texts[i], ids[n_und + i]) for i in range(n_gen)], pack_to, pad))
     return out
@@ -1017,6 +1135,8 @@ def build_lm(a, run):
     model = ChameleonForConditionalGeneration(cfg, with_vq_decoder=True)
     init_lm_weights(model, a.seed)
     model.model.vqmodel.load_state_dict(vq_sd)
+    if a.image_embed_init == "codebook":
+        init_image_embeddings(model, a.seed)
     model.model.vqmodel.eval()
     for p in model.model.vqmodel.parameters():
         p.requires_grad_(False)
@@ -1030,9 +1150,12 @@ def train_lm(a):
     torch.manual_seed(a.seed)
     tok, cfg, model = build_lm(a, a.run)
     e = Enc(tok)
+    aux_head = torch.nn.Linear(cfg["hidden_size"], AUX_OUT) if a.aux_weight > 0 else None
     params = [p for n, p in model.named_parameters() if p.requires_grad]
     n_lm = sum(p.numel() for p in params)
     n_all = sum(p.numel() for p in model.parameters())
+    if aux_head is not None:
+        params += list(aux_head.parameters())
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}],
@@ -1041,6 +1164,8 @@ def train_lm(a):
     if a.resume:
         ck = torch.load(ckpt_path)
         model.load_state_dict(ck["model"])
+        if aux_head is not None:
+            aux_head.load_state_dict(ck["aux_head"])
         opt.load_state_dict(ck["opt"])
         step, wall, best = ck["step"], ck["wall"], ck["best"]
         torch.set_rng_state(ck["torch_rng"])
@@ -1056,7 +1181,8 @@ def train_lm(a):
 
     def save_ckpt():
         atomic_save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "wall": wall, "best": best,
-                     "torch_rng": torch.get_rng_state()}, ckpt_path)
+                     "torch_rng": torch.get_rng_state(),
+                     "aux_head": aux_head.state_dict() if aux_head is not None else None}, ckpt_path)
 
     def run_eval():
         nonlocal best
@@ -1071,14 +1197,16 @@ def train_lm(a):
                         os.path.join(a.run, "best.pt"))
 
     last_ckpt = time.time()
-    t_log, acc, calls = time.time(), {"loss": 0.0, "und": 0.0, "gen": 0.0, "tokens": 0, "n": 0}, 0
+    t_log, acc, calls = time.time(), {"loss": 0.0, "und": 0.0, "gen": 0.0, "aux": 0.0, "tokens": 0, "n": 0}, 0
     while step < a.steps:
         t_step = time.time()
         b = lm_batch(model, e, train_seed, step, a.und_batch, a.gen_batch, a.extreme_frac, a.gen_layout, a.pack_to)
         lr = lr_at(step, a.steps, a.lr, a.warmup)
         for gr in opt.param_groups:
             gr["lr"] = lr
-        loss, lu, lg = packed_loss(model, b, task_w, a.gen_weight)
+        loss, lu, lg, la = packed_loss(model, b, task_w, a.gen_weight, aux_head)
+        if aux_head is not None:
+            loss = loss + a.aux_weight * la
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -1089,6 +1217,7 @@ def train_lm(a):
         acc["loss"] += float(loss)
         acc["und"] += float(lu)
         acc["gen"] += float(lg)
+        acc["aux"] += float(la)
         acc["tokens"] += sum(int(x["ids"].numel()) for x in b)
         acc["n"] += 1
         if step % a.log_every == 0 or step == a.steps:
@@ -1096,10 +1225,11 @@ def train_lm(a):
             dt = time.time() - t_log
             log(a.run, {"event": "train", "step": step, "loss": round(acc["loss"] / n, 4),
                         "und_loss": round(acc["und"] / n, 4), "gen_loss": round(acc["gen"] / n, 4),
+                        "aux_loss": round(acc["aux"] / n, 4),
                         "lr": round(lr, 6), "gnorm": round(float(gn), 3), "tokens": acc["tokens"] // n,
                         "steps_per_s": round(n / dt, 3), "s_per_step": round(dt / n, 2),
                         "wall_min": round(wall / 60, 2)})
-            t_log, acc = time.time(), {"loss": 0.0, "und": 0.0, "gen": 0.0, "tokens": 0, "n": 0}
+            t_log, acc = time.time(), {"loss": 0.0, "und": 0.0, "gen": 0.0, "aux": 0.0, "tokens": 0, "n": 0}
         if step % a.eval_every == 0 or step == a.steps:
             t0 = time.time()
             run_eval()
@@ -1176,8 +1306,8 @@ STAGE_KEYS = {
            "fg_weight", "beta", "ema_decay", "eval_every", "val_normal", "val_extreme", "val_draw", "log_every",
            "ckpt_minutes"),
     "lm": ("model", "seed", "steps", "und_batch", "gen_batch", "lr", "warmup", "wd", "extreme_frac", "gen_layout",
-           "gen_weight", "pack_to", "eval_every", "val_normal", "val_extreme", "val_gen", "val_draw", "log_every",
-           "ckpt_minutes", "vq_from"),
+           "gen_weight", "aux_weight", "image_embed_init", "pack_to", "eval_every", "val_normal", "val_extreme",
+           "val_gen", "val_draw", "log_every", "ckpt_minutes", "vq_from"),
 }
 
 
@@ -1207,9 +1337,12 @@ def main():
                                                                "sampled greedily per eval (24)")
     # lm
     ap.add_argument("--vq-from", help="lm: VQ run folder (its best.pt) or a .pt")
-    ap.add_argument("--und-batch", type=int, default=8, help="lm: understanding images per step (all questions)")
-    ap.add_argument("--gen-batch", type=int, default=8, help="lm: drawing targets per step")
+    ap.add_argument("--und-batch", type=int, default=10, help="lm: understanding images per step (all questions)")
+    ap.add_argument("--gen-batch", type=int, default=6, help="lm: drawing targets per step")
     ap.add_argument("--gen-weight", type=float, default=1.0)
+    ap.add_argument("--aux-weight", type=float, default=0.5, help="lm: per-code auxiliary loss (0: off)")
+    ap.add_argument("--image-embed-init", choices=["codebook", "random"], default="codebook",
+                    help="lm: image token rows of embed_tokens / lm_head from the codebook (init_image_embeddings)")
     ap.add_argument("--pack-to", type=int, default=0, help="lm: row length (0: the longest segment of the batch; "
                                                          "understanding and drawings are packed apart)")
     ap.add_argument("--val-gen", type=int, default=48, help="lm: drawing targets for teacher-forced code accuracy")

@@ -79,10 +79,33 @@ def preprocess_image(img, resolution=512, rescale_factor=0.0078, mean=(1.0, 1.0,
     return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
 
 
+def preprocess_resize_exact(img, height, width, rescale_factor=0.0078, mean=(1.0, 1.0, 1.0), std=(1.0, 1.0, 1.0)):
+    """PIL image -> pixel_values (3, height, width) fp32: HF's path for size {"height", "width"} without center crop.
+
+    RGBA over white, then PIL Lanczos resize to exactly (width, height) whatever the aspect ratio (a squash, not a crop;
+    reducing_gap None; an image already of that size is unchanged), then x * rescale_factor in float64 -> float32 and
+    (x - mean) / std in float32, as preprocess_image's hf convention."""
+    img = blend_rgba_over_white(img)
+    if img.size != (width, height):
+        img = img.resize((width, height), Image.LANCZOS)
+    x = np.asarray(img, dtype=np.uint8)  # (height, width, 3)
+    x = (x.astype(np.float64) * rescale_factor).astype(np.float32)
+    x = (x - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+
+
 def preprocess_from_config(img, pp):
-    """pp: preprocessor_config.json of a HF Chameleon checkpoint."""
+    """pp: preprocessor_config.json of a HF Chameleon checkpoint. Two layouts: size {"shortest_edge": R} with a center
+    crop R x R (the released checkpoints), or size {"height": h, "width": w} with do_center_crop false (a squash to
+    exactly h x w: preprocess_resize_exact; tiny-chameleon)."""
     if pp.get("resample", 1) != 1:
         raise NotImplementedError("only resample 1 (Lanczos)")
+    if "shortest_edge" not in pp["size"]:
+        if not pp.get("do_resize", True) or pp.get("do_center_crop", True) or not pp.get("do_rescale", True) \
+                or not pp.get("do_normalize", True):
+            raise NotImplementedError("size height/width needs do_resize, do_rescale, do_normalize, no center crop")
+        return preprocess_resize_exact(img, pp["size"]["height"], pp["size"]["width"], pp["rescale_factor"],
+                                       pp["image_mean"], pp["image_std"])
     r = pp["size"]["shortest_edge"]
     if pp["crop_size"]["height"] != r or pp["crop_size"]["width"] != r:
         raise NotImplementedError("crop size must equal the shortest edge")

@@ -43,9 +43,11 @@ public class ChatCompletionsController {
     public ObjectNode models() {
         ObjectNode root = json.createObjectNode().put("object", "list");
         ArrayNode data = root.putArray("data");
-        data.addObject().put("id", served.card().name()).put("object", "model").put("created", 0)
+        ObjectNode model = data.addObject().put("id", served.card().name()).put("object", "model").put("created", 0)
                 .put("owned_by", "glimpse").put("family", served.card().family())
                 .put("context_length", served.card().contextLength()).put("max_images", served.card().maxImages());
+        ArrayNode sizes = model.putArray("image_generation_sizes"); // empty: the model cannot draw
+        if (served.canGenerateImages()) served.family().imageGenerator().sizes().forEach(sizes::add);
         return root;
     }
 

@@ -90,6 +90,15 @@ class ChameleonApiTest {
     }
 
     @Test
+    void theModelListSaysWhatItDraws() throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/models")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        JsonNode model = JSON.readTree(r.body()).at("/data/0");
+        assertEquals("chameleon", model.get("family").asText());
+        assertEquals("[\"16x16\"]", model.get("image_generation_sizes").toString());
+    }
+
+    @Test
     void aSizeTheModelDoesNotDrawIsA400NamingTheValidOnes() throws Exception {
         HttpResponse<String> r = post("/v1/images/generations", "{\"prompt\": \"Draw a red circle.\", \"size\": \"512x512\"}");
         assertEquals(400, r.statusCode());

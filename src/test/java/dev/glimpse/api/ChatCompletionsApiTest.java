@@ -86,6 +86,7 @@ class ChatCompletionsApiTest {
         JsonNode data = JSON.readTree(r.body()).get("data");
         assertEquals(1, data.size());
         assertEquals("kimivl-random", data.get(0).get("id").asText());
+        assertEquals(0, data.get(0).get("image_generation_sizes").size(), "Kimi-VL does not draw");
     }
 
     @Test

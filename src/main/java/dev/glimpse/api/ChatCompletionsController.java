@@ -47,7 +47,7 @@ public class ChatCompletionsController {
                 .put("owned_by", "glimpse").put("family", served.card().family())
                 .put("context_length", served.card().contextLength()).put("max_images", served.card().maxImages());
         ArrayNode sizes = model.putArray("image_generation_sizes"); // empty: the model cannot draw
-        if (served.canGenerateImages()) served.family().imageGenerator().sizes().forEach(sizes::add);
+        if (served.canGenerateImages()) served.imageGenerator().sizes().forEach(sizes::add);
         return root;
     }
 

@@ -77,12 +77,7 @@ public class ImagesController {
         }
         double temperature = number(body, "temperature", DEFAULT_TEMPERATURE);
         double topP = number(body, "top_p", DEFAULT_TOP_P);
-        if (!served.canGenerateImages()) {
-            throw GlimpseException.invalid("model_cannot_generate", "model", "model " + model + " (" + served.card().family()
-                    + " family) reads images but cannot generate them; image generation needs a model that draws (e.g. a "
-                    + "Chameleon-family checkpoint with a VQ-GAN decoder)");
-        }
-        List<String> sizes = served.family().imageGenerator().sizes();
+        List<String> sizes = served.imageGenerator().sizes(); // 400 model_cannot_generate for models that do not draw
         if (size != null && !size.isNull() && !sizes.contains(size.asText())) {
             throw GlimpseException.invalid("invalid_value", "size", "size '" + size.asText() + "' is not one model " + model
                     + " draws; valid: " + sizes);

@@ -92,6 +92,21 @@ public final class ServedModel implements AutoCloseable {
     }
 
     /**
+     * The model's drawing side.
+     *
+     * @throws GlimpseException 400 model_cannot_generate when the model cannot draw
+     */
+    public ImageGenerator imageGenerator() {
+        ImageGenerator gen = family.imageGenerator();
+        if (gen == null) {
+            throw GlimpseException.invalid("model_cannot_generate", "model", "model " + card.name() + " (" + card.family()
+                    + " family) reads images but cannot generate them; image generation needs a model that draws (e.g. a "
+                    + "Chameleon-family checkpoint with a VQ-GAN decoder)");
+        }
+        return gen;
+    }
+
+    /**
      * CPU work before admission, off the engine thread: decode, preprocess and hash every image (in parallel on the image
      * workers), render the chat template, check the context. Throws {@link GlimpseException} (4xx) for client errors.
      */
@@ -157,12 +172,7 @@ public final class ServedModel implements AutoCloseable {
      * @throws GlimpseException 400 model_cannot_generate when the model cannot draw
      */
     public CompletableFuture<List<byte[]>> generateImages(String prompt, int n, SamplingParams sampling, BooleanSupplier cancelled) {
-        ImageGenerator gen = family.imageGenerator();
-        if (gen == null) {
-            throw GlimpseException.invalid("model_cannot_generate", "model", "model " + card.name() + " (" + card.family()
-                    + " family) reads images but cannot generate them; image generation needs a model that draws (e.g. a "
-                    + "Chameleon-family checkpoint with a VQ-GAN decoder)");
-        }
+        ImageGenerator gen = imageGenerator();
         long[] ids = gen.renderPrompt(prompt);
         clampToContext(ids.length + gen.imageTokens(), sampling);
         List<CompletableFuture<byte[]>> images = new ArrayList<>(n);

@@ -135,14 +135,14 @@ public final class ServedModel implements AutoCloseable {
             }
         }
         long[] prompt = family.renderChat(messages, prepared);
-        SamplingParams clamped = clampToContext(prompt.length, params);
+        SamplingParams clamped = clampToContext(prompt.length, params, "messages");
         return new PreparedRequest(newId("chatcmpl-"), prompt, prepared, clamped, family.textConstraint());
     }
 
-    private SamplingParams clampToContext(int promptLength, SamplingParams params) {
+    private SamplingParams clampToContext(int promptLength, SamplingParams params, String param) {
         int room = card.contextLength() - promptLength;
         if (room <= 0) {
-            throw GlimpseException.invalid("context_length_exceeded", "messages", "the prompt is " + promptLength
+            throw GlimpseException.invalid("context_length_exceeded", param, "the prompt is " + promptLength
                     + " tokens (images included); model " + card.name() + " has a context of " + card.contextLength() + " tokens");
         }
         return params.maxTokens() > room ? params.withMaxTokens(room) : params;
@@ -174,7 +174,10 @@ public final class ServedModel implements AutoCloseable {
     public CompletableFuture<List<byte[]>> generateImages(String prompt, int n, SamplingParams sampling, BooleanSupplier cancelled) {
         ImageGenerator gen = imageGenerator();
         long[] ids = gen.renderPrompt(prompt);
-        clampToContext(ids.length + gen.imageTokens(), sampling);
+        if (ids.length + gen.imageTokens() > card.contextLength()) {
+            throw GlimpseException.invalid("context_length_exceeded", "prompt", "the prompt is " + ids.length + " tokens and "
+                    + "an image " + gen.imageTokens() + "; model " + card.name() + " has a context of " + card.contextLength() + " tokens");
+        }
         List<CompletableFuture<byte[]>> images = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             SamplingParams p = sampling.withMaxTokens(gen.imageTokens());

@@ -106,5 +106,12 @@ class ChameleonApiTest {
         assertEquals("invalid_value", err.get("code").asText());
         assertEquals("size", err.get("param").asText());
         assertTrue(err.get("message").asText().contains("[16x16]"), err.toString());
+
+        // 1024-token context: a prompt that leaves no room for the image's 64 tokens
+        r = post("/v1/images/generations", "{\"prompt\": \"" + "red circle ".repeat(300) + "\"}");
+        assertEquals(400, r.statusCode(), r.body());
+        err = JSON.readTree(r.body()).get("error");
+        assertEquals("context_length_exceeded", err.get("code").asText());
+        assertEquals("prompt", err.get("param").asText());
     }
 }

@@ -68,7 +68,7 @@ public class ImagesController {
                     + "' is not supported; valid: " + FORMATS + " (the server keeps no image URLs)");
         }
         JsonNode seed = body.get("seed");
-        if (seed != null && !seed.isNull() && !seed.canConvertToLong()) {
+        if (seed != null && !seed.isNull() && !(seed.isIntegralNumber() && seed.canConvertToLong())) {
             throw GlimpseException.invalid("invalid_type", "seed", "seed must be an integer");
         }
         JsonNode size = body.get("size");

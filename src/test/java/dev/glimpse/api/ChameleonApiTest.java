@@ -107,6 +107,10 @@ class ChameleonApiTest {
         assertEquals("size", err.get("param").asText());
         assertTrue(err.get("message").asText().contains("[16x16]"), err.toString());
 
+        r = post("/v1/images/generations", "{\"prompt\": \"Draw a red circle.\", \"seed\": 1.5}");
+        assertEquals(400, r.statusCode(), r.body());
+        assertEquals("seed", JSON.readTree(r.body()).at("/error/param").asText());
+
         // 1024-token context: a prompt that leaves no room for the image's 64 tokens
         r = post("/v1/images/generations", "{\"prompt\": \"" + "red circle ".repeat(300) + "\"}");
         assertEquals(400, r.statusCode(), r.body());

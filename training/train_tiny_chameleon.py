@@ -128,6 +128,7 @@ from chameleon_reference import (BOI, EOI, IMAGE_PLACEHOLDER, SEP, ChameleonForC
                                  ChameleonVQVAE, build_prompt_ids, code_to_name, pixels_to_uint8,
                                  preprocess_from_config, rotate_half)
 from make_tiny_chameleon import HEAD_SPECIALS, TAIL_SPECIALS  # noqa: E402
+from run_io import atomic_save, log, lr_at, write_json  # noqa: E402
 
 VAL_SEED = 777_777        # in-training validation; never trained on
 EVAL_SEED = 424_242       # held-out eval set of the exported checkpoint; never trained on
@@ -354,35 +355,7 @@ def to_u8(x):
 
 
 # ----------------------------------------------------------------------------------------------------------------------
-# Common training utilities
-
-def lr_at(step, total, base, warmup):
-    if step < warmup:
-        return base * (step + 1) / warmup
-    t = min(1.0, (step - warmup) / max(1, total - warmup))
-    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
-
-
-def atomic_save(obj, path):
-    tmp = path + ".tmp"
-    torch.save(obj, tmp)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def write_json(path, obj):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        json.dump(obj, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
-def log(run, rec):
-    with open(os.path.join(run, "log.jsonl"), "a") as f:
-        f.write(json.dumps(rec) + "\n")
-    print(json.dumps(rec), flush=True)
+# Common training utilities (the run-folder helpers are in run_io.py)
 
 
 def save_grid(path, rows, scale=2):

@@ -49,6 +49,7 @@ import shapesworld as sw  # noqa: E402
 from kimivl_reference import (DeepseekV3MoE, KimiVLForConditionalGeneration, deinterleave,  # noqa: E402
                               preprocess_image, rotate_half)
 from make_tiny_kimivl import N_SPECIAL, PREPROCESSOR_CONFIG, special_tokens, tokenizer_config  # noqa: E402
+from run_io import atomic_save, log, lr_at, write_json  # noqa: E402
 
 VAL_SEED = 777_777        # in-training validation images; never trained on
 EVAL_SEED = 424_242       # committed eval set (model-cards/tiny-kimi-vl/eval); never trained on
@@ -429,13 +430,6 @@ def init_weights(model, seed):
                 p.normal_(0, std, generator=g)
 
 
-def lr_at(step, total, base, warmup):
-    if step < warmup:
-        return base * (step + 1) / warmup
-    t = min(1.0, (step - warmup) / max(1, total - warmup))
-    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
-
-
 def moe_layers(model):
     return [l.mlp for l in model.language_model.model.layers if isinstance(l.mlp, DeepseekV3MoE)]
 
@@ -506,31 +500,6 @@ def _keys(batch, sel):
     for r, b in zip(rows.tolist(), br.tolist()):
         seen.setdefault((r, b), None)
     return list(seen)
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# Checkpointing
-
-def atomic_save(obj, path):
-    tmp = path + ".tmp"
-    torch.save(obj, tmp)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def write_json(path, obj):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        json.dump(obj, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
-def log(run, rec):
-    with open(os.path.join(run, "log.jsonl"), "a") as f:
-        f.write(json.dumps(rec) + "\n")
-    print(json.dumps(rec), flush=True)
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -96,20 +96,7 @@ public final class PilResample {
             int rowBase = (firstRow + y) * srcW * 3;
             int o = y * outW * 3;
             for (int x = 0; x < outW; x++, o += 3) {
-                int s0 = 1 << (PRECISION_BITS - 1);
-                int s1 = s0;
-                int s2 = s0;
-                int kBase = x * k.size;
-                int p = rowBase + k.min[x] * 3;
-                for (int t = 0; t < k.count[x]; t++, p += 3) {
-                    int w = k.weights[kBase + t];
-                    s0 += (in[p] & 0xFF) * w;
-                    s1 += (in[p + 1] & 0xFF) * w;
-                    s2 += (in[p + 2] & 0xFF) * w;
-                }
-                out[o] = clip8(s0);
-                out[o + 1] = clip8(s1);
-                out[o + 2] = clip8(s2);
+                weighted(in, rowBase + k.min[x] * 3, 3, k.count[x], k.weights, x * k.size, out, o);
             }
         }
         return out;
@@ -125,22 +112,29 @@ public final class PilResample {
             int first = (k.min[y] - rowOffset) * stride;
             int o = y * stride;
             for (int x = 0; x < stride; x += 3, o += 3) {
-                int s0 = 1 << (PRECISION_BITS - 1);
-                int s1 = s0;
-                int s2 = s0;
-                int p = first + x;
-                for (int t = 0; t < k.count[y]; t++, p += stride) {
-                    int w = k.weights[kBase + t];
-                    s0 += (in[p] & 0xFF) * w;
-                    s1 += (in[p + 1] & 0xFF) * w;
-                    s2 += (in[p + 2] & 0xFF) * w;
-                }
-                out[o] = clip8(s0);
-                out[o + 1] = clip8(s1);
-                out[o + 2] = clip8(s2);
+                weighted(in, first + x, stride, k.count[y], k.weights, kBase, out, o);
             }
         }
         return out;
+    }
+
+    /**
+     * One output pixel of either pass: the fixed-point weighted sum of {@code n} RGB taps starting at {@code p}, {@code step}
+     * bytes apart (3 along a row, a row's stride down a column), rounded and clipped as Pillow does.
+     */
+    private static void weighted(byte[] in, int p, int step, int n, int[] weights, int wBase, byte[] out, int o) {
+        int s0 = 1 << (PRECISION_BITS - 1);
+        int s1 = s0;
+        int s2 = s0;
+        for (int t = 0; t < n; t++, p += step) {
+            int w = weights[wBase + t];
+            s0 += (in[p] & 0xFF) * w;
+            s1 += (in[p + 1] & 0xFF) * w;
+            s2 += (in[p + 2] & 0xFF) * w;
+        }
+        out[o] = clip8(s0);
+        out[o + 1] = clip8(s1);
+        out[o + 2] = clip8(s2);
     }
 
     // Pillow clips through a lookup table indexed by (s >> PRECISION_BITS); the arithmetic shift floors.

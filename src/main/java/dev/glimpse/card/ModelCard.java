@@ -23,7 +23,7 @@ public record ModelCard(String name, String family, Path checkpoint, String grap
     public static final String KIMI_VL = "kimi-vl";
     public static final String CHAMELEON = "chameleon";
     public static final List<String> FAMILIES = List.of(KIMI_VL, CHAMELEON);
-    public static final List<String> DTYPES = List.of("fp32");
+    public static final List<String> DTYPES = dev.glimpse.convert.GraphCache.DTYPES; // what the converters write
 
     public record DefaultSampling(double temperature, double topP, int topK, int maxTokens) {}
 }

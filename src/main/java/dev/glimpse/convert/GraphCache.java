@@ -29,6 +29,17 @@ public final class GraphCache {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GraphCache.class);
 
     public static final long FULL_HASH_LIMIT = 256L << 20;
+    /** Weights above this many bytes per graph go to ONNX external data (protobuf's limit is 2 GB). */
+    public static final long EXTERNAL_DATA_THRESHOLD = 1L << 30;
+    /** Graph dtypes the converters write. */
+    public static final java.util.List<String> DTYPES = java.util.List.of("fp32");
+
+    /** Fails naming the valid dtypes when a converter cannot write {@code dtype}. */
+    public static void requireDtype(String dtype) {
+        if (!DTYPES.contains(dtype)) {
+            throw new IllegalArgumentException("graph dtype '" + dtype + "' is not supported yet; valid: " + DTYPES);
+        }
+    }
     /**
      * Salt of every key: bump it when something all families share changes (the graph builder, external-data layout).
      * A family's own layout changes bump the version in the options its converter passes.

@@ -23,25 +23,21 @@ public final class ChameleonConverter {
     public static final String DECODER = "decoder.onnx";
     /** Part of the cache key (beside the shared format version): bump when a Chameleon graph's layout changes. */
     static final String VERSION = "chameleon-graphs-1";
-    /** Weights above this many bytes per graph go to ONNX external data (protobuf's limit is 2 GB). */
-    public static final long EXTERNAL_DATA_THRESHOLD = 1L << 30;
 
     private ChameleonConverter() {}
 
     /** Writes the graphs into {@code outDir} (created if missing). */
     public static void convert(Path checkpointDir, Path outDir, String dtype) throws IOException {
-        if (!dtype.equals("fp32")) {
-            throw new IllegalArgumentException("graph dtype '" + dtype + "' is not supported yet; valid: [fp32]");
-        }
+        GraphCache.requireDtype(dtype);
         ChameleonConfig config = ChameleonConfig.load(checkpointDir);
         SafeTensors st = SafeTensors.openDirectory(checkpointDir);
         Files.createDirectories(outDir);
         long t0 = System.nanoTime();
-        ChameleonVqGraph.encoderGraph(config.vq(), st).save(outDir.resolve(VQ_ENCODER), EXTERNAL_DATA_THRESHOLD);
+        ChameleonVqGraph.encoderGraph(config.vq(), st).save(outDir.resolve(VQ_ENCODER), GraphCache.EXTERNAL_DATA_THRESHOLD);
         if (ChameleonVqGraph.hasDecoder(st)) {
-            ChameleonVqGraph.decoderGraph(config.vq(), st).save(outDir.resolve(VQ_DECODER), EXTERNAL_DATA_THRESHOLD);
+            ChameleonVqGraph.decoderGraph(config.vq(), st).save(outDir.resolve(VQ_DECODER), GraphCache.EXTERNAL_DATA_THRESHOLD);
         }
-        ChameleonDecoderGraph.build(config.text(), st).save(outDir.resolve(DECODER), EXTERNAL_DATA_THRESHOLD);
+        ChameleonDecoderGraph.build(config.text(), st).save(outDir.resolve(DECODER), GraphCache.EXTERNAL_DATA_THRESHOLD);
         log.info("converted {} -> {} in {} ms", checkpointDir, outDir, (System.nanoTime() - t0) / 1_000_000);
     }
 

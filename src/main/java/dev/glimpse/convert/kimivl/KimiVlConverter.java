@@ -18,16 +18,12 @@ public final class KimiVlConverter {
     public static final String VISION = "vision.onnx";
     public static final String EMBED = "embed.onnx";
     public static final String DECODER = "decoder.onnx";
-    /** Weights above this many bytes per graph go to ONNX external data (protobuf's limit is 2 GB). */
-    public static final long EXTERNAL_DATA_THRESHOLD = 1L << 30;
 
     private KimiVlConverter() {}
 
     /** Writes the three graphs into {@code outDir} (created if missing). */
     public static void convert(Path checkpointDir, Path outDir, String dtype) throws IOException {
-        if (!dtype.equals("fp32")) {
-            throw new IllegalArgumentException("graph dtype '" + dtype + "' is not supported yet; valid: [fp32]");
-        }
+        GraphCache.requireDtype(dtype);
         KimiVlConfig config = KimiVlConfig.load(checkpointDir);
         SafeTensors st = SafeTensors.openDirectory(checkpointDir);
         Files.createDirectories(outDir);
@@ -39,7 +35,7 @@ public final class KimiVlConverter {
     }
 
     private static void save(GraphBuilder g, Path file) throws IOException {
-        g.save(file, EXTERNAL_DATA_THRESHOLD);
+        g.save(file, GraphCache.EXTERNAL_DATA_THRESHOLD);
     }
 
     /** The cached graph directory for this checkpoint and dtype, converting on a miss. */

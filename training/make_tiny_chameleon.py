@@ -128,16 +128,18 @@ def tokenizer_config(tok):
     }
 
 
-def model_config(tok):
+def model_config(tok, vocab_size=VOCAB_SIZE, hidden=64, intermediate=128, layers=2, heads=4, rope_theta=25000.0,
+                 torch_dtype="bfloat16", vq_config=None):
+    """config.json in the HF Chameleon schema (the defaults are this golden checkpoint's; the demo trainer passes its own)."""
     return {
         "architectures": ["ChameleonForConditionalGeneration"],
         "model_type": "chameleon",
-        "vocab_size": VOCAB_SIZE,
-        "hidden_size": 64,
-        "intermediate_size": 128,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 4,
+        "vocab_size": vocab_size,
+        "hidden_size": hidden,
+        "intermediate_size": intermediate,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": heads,
         "hidden_act": "silu",
         "max_position_embeddings": 4096,
         "initializer_range": 0.02,
@@ -147,7 +149,7 @@ def model_config(tok):
         "eos_token_id": tok.vocab["</s>"],
         "pad_token_id": tok.vocab["<pad>"],
         "tie_word_embeddings": False,
-        "rope_theta": 25000.0,
+        "rope_theta": rope_theta,
         "rope_scaling": None,
         "attention_bias": False,
         "attention_dropout": 0.0,
@@ -155,8 +157,8 @@ def model_config(tok):
         "model_parallel_size": 1,
         "swin_norm": False,
         "image_token_id": tok.vocab[IMAGE_PLACEHOLDER],
-        "torch_dtype": "bfloat16",
-        "vq_config": VQ_CONFIG,
+        "torch_dtype": torch_dtype,
+        "vq_config": VQ_CONFIG if vq_config is None else vq_config,
         "vocabulary_map": {n: i for n, i in sorted(tok.vocab.items(), key=lambda kv: kv[1])},
     }
 

@@ -652,37 +652,9 @@ def tokenizer_config(tok):
 
 
 def model_config(tok, vcfg, p):
-    V = len(tok.vocab)
-    return {
-        "architectures": ["ChameleonForConditionalGeneration"],
-        "model_type": "chameleon",
-        "vocab_size": V,
-        "hidden_size": p["hidden"],
-        "intermediate_size": p["inter"],
-        "num_hidden_layers": p["layers"],
-        "num_attention_heads": p["heads"],
-        "num_key_value_heads": p["heads"],
-        "hidden_act": "silu",
-        "max_position_embeddings": 4096,
-        "initializer_range": 0.02,
-        "rms_norm_eps": 1e-05,
-        "use_cache": True,
-        "bos_token_id": tok.vocab["<s>"],
-        "eos_token_id": tok.vocab["</s>"],
-        "pad_token_id": tok.vocab["<pad>"],
-        "tie_word_embeddings": False,
-        "rope_theta": 10000.0,
-        "rope_scaling": None,
-        "attention_bias": False,
-        "attention_dropout": 0.0,
-        "mlp_bias": False,
-        "model_parallel_size": 1,
-        "swin_norm": False,
-        "image_token_id": tok.vocab[IMAGE_PLACEHOLDER],
-        "torch_dtype": "float32",
-        "vq_config": vcfg,
-        "vocabulary_map": {n: i for n, i in sorted(tok.vocab.items(), key=lambda kv: kv[1])},
-    }
+    from make_tiny_chameleon import model_config as hf_config
+    return hf_config(tok, vocab_size=len(tok.vocab), hidden=p["hidden"], intermediate=p["inter"], layers=p["layers"],
+                     heads=p["heads"], rope_theta=10000.0, torch_dtype="float32", vq_config=vcfg)
 
 
 def processor_config(vcfg):

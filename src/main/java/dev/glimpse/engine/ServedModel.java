@@ -3,6 +3,7 @@ package dev.glimpse.engine;
 import dev.glimpse.card.ModelCard;
 import dev.glimpse.error.GlimpseException;
 import dev.glimpse.image.DecodedImage;
+import dev.glimpse.image.ImageKeys;
 import dev.glimpse.image.ImageLimits;
 import dev.glimpse.runtime.OrtRuntime;
 import dev.glimpse.text.ChatMessage;
@@ -108,7 +109,7 @@ public final class ServedModel implements AutoCloseable {
 
     /**
      * CPU work before admission, off the engine thread: decode, preprocess and hash every image (in parallel on the image
-     * workers), render the chat template, check the context. Throws {@link GlimpseException} (4xx) for client errors.
+     * workers; a file whose value is still in the vision cache is found by the hash of its bytes and not decoded), render the chat template, check the context. Throws {@link GlimpseException} (4xx) for client errors.
      */
     public PreparedRequest prepare(List<ChatMessage> messages, List<ImageInput> images, SamplingParams params) {
         if (images.size() > card.maxImages()) {
@@ -119,7 +120,12 @@ public final class ServedModel implements AutoCloseable {
         for (ImageInput in : images) {
             work.add(CompletableFuture.supplyAsync(() -> {
                 try {
-                    return family.prepareImage(in.bytes(), imageLimits);
+                    String encodedKey = ImageKeys.encodedKey(in.bytes());
+                    VisionCache.CachedImage seen = visionCache.findEncoded(encodedKey);
+                    if (seen != null) return seen;
+                    PreparedImage image = family.prepareImage(in.bytes(), imageLimits);
+                    visionCache.rememberEncoded(encodedKey, image);
+                    return image;
                 } catch (GlimpseException e) {
                     throw new GlimpseException(e.status(), e.type(), e.code(), in.param(), e.getMessage(), e);
                 }

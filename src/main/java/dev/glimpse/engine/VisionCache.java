@@ -11,13 +11,26 @@ import java.util.Map;
  * What a family's runner computes from an image, by image content: key = hash of the decoded pixels plus every
  * preprocessing parameter ({@link dev.glimpse.image.ImageKeys#key}), value = whatever the runner stores (Kimi-VL:
  * projected features (tokens, hidden) as float[]; Chameleon: VQ token ids as long[]) with its size in bytes. LRU,
- * bounded in bytes. Engine thread only.
+ * bounded in bytes.
+ *
+ * <p>A second, smaller index maps the SHA-256 of an upload's encoded bytes to the pixel key and token count it prepared
+ * to ({@link #rememberEncoded}), so a client that sends the same file again skips decoding, preprocessing and hashing
+ * the pixels ({@link #findEncoded}, on the image workers). The engine thread stores and reads values; the image
+ * workers read through the index; every method is synchronized (short critical sections, no I/O).
  */
 public final class VisionCache {
 
     private final long capacityBytes;
     private long bytes;
     private final LinkedHashMap<String, Entry> map = new LinkedHashMap<>(64, 0.75f, true);
+    /** Encoded-bytes digest -> what it prepared to; LRU by count (an entry is ~200 bytes, the values stay in map). */
+    private final LinkedHashMap<String, Encoded> encoded = new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Encoded> eldest) {
+            return size() > MAX_ENCODED_ENTRIES;
+        }
+    };
+    static final int MAX_ENCODED_ENTRIES = 8192;
     private final Counter hits;
     private final Counter misses;
 
@@ -30,20 +43,48 @@ public final class VisionCache {
 
     private record Entry(Object value, long bytes) {}
 
+    private record Encoded(String key, int tokens) {}
+
+    /**
+     * An image whose value was found by the digest of its encoded bytes: the runner uses {@code value} as is (the request
+     * holds it, so an eviction before admission cannot lose it).
+     */
+    public record CachedImage(String key, int tokens, Object value) implements PreparedImage {}
+
+    /**
+     * The value stored for the image these encoded bytes prepared to last time, or null when the bytes are new or the
+     * value was evicted (not counted: the runner's {@link #get} counts that image later). A find counts as a hit.
+     *
+     * @param encodedKey {@link dev.glimpse.image.ImageKeys#encodedKey} of the upload
+     */
+    public synchronized CachedImage findEncoded(String encodedKey) {
+        Encoded e = encoded.get(encodedKey);
+        if (e == null) return null;
+        Entry v = map.get(e.key());
+        if (v == null) return null;
+        hits.increment();
+        return new CachedImage(e.key(), e.tokens(), v.value());
+    }
+
+    /** Remembers what an upload prepared to, so {@link #findEncoded} can skip its decoding next time. */
+    public synchronized void rememberEncoded(String encodedKey, PreparedImage prepared) {
+        encoded.put(encodedKey, new Encoded(prepared.key(), prepared.tokens()));
+    }
+
     /** The cached value, or null (counted as a miss). */
-    public Object get(String key) {
+    public synchronized Object get(String key) {
         Entry e = map.get(key);
         (e == null ? misses : hits).increment();
         return e == null ? null : e.value();
     }
 
     /** Features as float[]. */
-    public void put(String key, float[] features) {
+    public synchronized void put(String key, float[] features) {
         put(key, features, (long) features.length * Float.BYTES);
     }
 
     /** Token ids as long[]. */
-    public void put(String key, long[] ids) {
+    public synchronized void put(String key, long[] ids) {
         put(key, ids, (long) ids.length * Long.BYTES);
     }
 
@@ -61,11 +102,11 @@ public final class VisionCache {
         }
     }
 
-    public long bytes() {
+    public synchronized long bytes() {
         return bytes;
     }
 
-    public int size() {
+    public synchronized int size() {
         return map.size();
     }
 

@@ -94,4 +94,32 @@ class BatchingInvarianceTest {
         assertTrue(served.visionCache().missCount() <= misses + 1, "at most the first request misses");
         assertTrue(served.visionCache().bytes() > 0);
     }
+
+    @Test
+    void aFileSentAgainIsFoundByItsBytesAndAnswersTheSame() throws Exception {
+        PreparedRequest first = request("What shape is the red object?", 6, "a.png");
+        GenerationResult firstAnswer = served.submit(first, TokenSink.NONE, () -> false).join();
+
+        PreparedRequest again = request("What shape is the red object?", 6, "a.png");
+        PreparedImage seen = again.images().get(0);
+        assertInstanceOf(VisionCache.CachedImage.class, seen, "the same bytes must not be decoded again");
+        assertEquals(first.images().get(0).key(), seen.key());
+        assertEquals(first.images().get(0).tokens(), seen.tokens());
+        assertArrayEquals(first.promptIds(), again.promptIds());
+        assertEquals(firstAnswer.text(), served.submit(again, TokenSink.NONE, () -> false).join().text());
+
+        // The same pixels in other bytes are decoded (no byte match) and still share the pixel key, so the encoder is
+        // skipped all the same.
+        java.awt.image.BufferedImage pixels = javax.imageio.ImageIO.read(GOLDEN.resolve("a.png").toFile());
+        java.io.ByteArrayOutputStream bmp = new java.io.ByteArrayOutputStream();
+        assertTrue(javax.imageio.ImageIO.write(pixels, "bmp", bmp));
+        List<dev.glimpse.text.ContentPart> parts = List.of(new ImagePart(0), new TextPart("What shape is the red object?"));
+        PreparedRequest reencoded = served.prepare(List.of(new ChatMessage("user", parts)),
+                List.of(new ServedModel.ImageInput(bmp.toByteArray(), "a.bmp")), new SamplingParams(0, 1, 0, 6, null, List.of()));
+        assertFalse(reencoded.images().get(0) instanceof VisionCache.CachedImage);
+        assertEquals(first.images().get(0).key(), reencoded.images().get(0).key());
+        double misses = served.visionCache().missCount();
+        assertEquals(firstAnswer.text(), served.submit(reencoded, TokenSink.NONE, () -> false).join().text());
+        assertEquals(misses, served.visionCache().missCount(), "the re-encoded image must hit by its pixels");
+    }
 }

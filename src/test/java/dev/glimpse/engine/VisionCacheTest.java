@@ -35,4 +35,24 @@ class VisionCacheTest {
         assertEquals(80, c.bytes());
         assertEquals(1, c.size());
     }
+
+    @Test
+    void encodedBytesFindTheValueOfWhatTheyPreparedToUntilItIsEvicted() {
+        VisionCache c = new VisionCache(2 * 400, new SimpleMeterRegistry(), "m"); // room for two 100-float entries
+        record Prepared(String key, int tokens) implements PreparedImage {}
+        assertNull(c.findEncoded("bytes-a"));
+        c.rememberEncoded("bytes-a", new Prepared("pixels-a", 25));
+        assertNull(c.findEncoded("bytes-a"), "remembered but nothing stored yet");
+        float[] features = new float[100];
+        c.put("pixels-a", features);
+        VisionCache.CachedImage hit = c.findEncoded("bytes-a");
+        assertEquals("pixels-a", hit.key());
+        assertEquals(25, hit.tokens());
+        assertSame(features, hit.value());
+        assertEquals(1, c.hitCount());
+        assertEquals(0, c.missCount(), "a find that fails is not a miss; the runner counts that image");
+        c.put("pixels-b", new float[100]);
+        c.put("pixels-c", new float[100]); // evicts pixels-a
+        assertNull(c.findEncoded("bytes-a"));
+    }
 }

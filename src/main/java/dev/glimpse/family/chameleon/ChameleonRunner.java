@@ -58,7 +58,8 @@ final class ChameleonRunner extends BatchedRunner {
             for (PreparedImage image : s.request().images()) {
                 String k = image.key();
                 if (found.containsKey(k) || missing.containsKey(k)) continue;
-                if (visionCache.get(k) instanceof long[] ids) found.put(k, ids);
+                if (image instanceof VisionCache.CachedImage c) found.put(k, (long[]) c.value());
+                else if (visionCache.get(k) instanceof long[] ids) found.put(k, ids);
                 else missing.put(k, (ChameleonImage) image);
             }
         }

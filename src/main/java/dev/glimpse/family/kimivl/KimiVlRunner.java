@@ -53,7 +53,8 @@ final class KimiVlRunner extends BatchedRunner {
             for (PreparedImage image : s.request().images()) {
                 String k = image.key();
                 if (found.containsKey(k) || missing.containsKey(k)) continue;
-                if (visionCache.get(k) instanceof float[] f) found.put(k, f);
+                if (image instanceof VisionCache.CachedImage c) found.put(k, (float[]) c.value());
+                else if (visionCache.get(k) instanceof float[] f) found.put(k, f);
                 else missing.put(k, ((KimiVlImage) image).patches());
             }
         }

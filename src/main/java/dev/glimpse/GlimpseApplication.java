@@ -39,13 +39,14 @@ public class GlimpseApplication {
     /**
      * {@code eval --model NAME [--model-dir DIR] [--set DIR] [--stride N] [--data-dir DIR]}: exact-match accuracy per task on
      * the model card's held-out ShapesWorld set ({@code <card>/eval/} unless --set is given).
-     * {@code eval --model NAME --generate [--prompts FILE] [--seed N] [--save DIR]}: drawing accuracy on held-out prompts
-     * ({@code <card>/eval/generation.jsonl} unless --prompts is given), scored by the ShapesWorld scene checker.
+     * {@code eval --model NAME --generate [--prompts FILE] [--seed N] [--save DIR] [--temperature T] [--top-p P]}: drawing
+     * accuracy on held-out prompts ({@code <card>/eval/generation.jsonl} unless --prompts is given), sampled with the card's
+     * default_image_sampling unless overridden, scored by the ShapesWorld scene checker.
      */
     static int eval(String[] args) throws Exception {
         java.util.Map<String, String> opt = new java.util.HashMap<>(java.util.Map.of(
                 "--model", "tiny-kimi-vl", "--model-dir", "model-cards", "--stride", "1", "--data-dir", "data", "--seed", "1"));
-        java.util.Set<String> optional = java.util.Set.of("--set", "--prompts", "--save");
+        java.util.Set<String> optional = java.util.Set.of("--set", "--prompts", "--save", "--temperature", "--top-p");
         boolean generate = false;
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--generate")) {
@@ -54,7 +55,8 @@ public class GlimpseApplication {
             }
             if (!opt.containsKey(args[i]) && !optional.contains(args[i]) || i + 1 >= args.length) {
                 System.err.println("usage: java -jar glimpse.jar eval [--model NAME] [--model-dir DIR] [--data-dir DIR] "
-                        + "([--set DIR] [--stride N] | --generate [--prompts FILE] [--seed N] [--save DIR])");
+                        + "([--set DIR] [--stride N] | --generate [--prompts FILE] [--seed N] [--save DIR] [--temperature T] "
+                        + "[--top-p P])");
                 return 2;
             }
             opt.put(args[i], args[++i]);
@@ -67,10 +69,16 @@ public class GlimpseApplication {
             long t0 = System.nanoTime();
             if (generate) {
                 Path prompts = opt.containsKey("--prompts") ? Path.of(opt.get("--prompts")) : cardDir.resolve("eval/generation.jsonl");
+                dev.glimpse.card.ModelCard.ImageSampling d = card.imageDefaults();
+                dev.glimpse.engine.SamplingParams sampling = new dev.glimpse.engine.SamplingParams(
+                        opt.containsKey("--temperature") ? Double.parseDouble(opt.get("--temperature")) : d.temperature(),
+                        opt.containsKey("--top-p") ? Double.parseDouble(opt.get("--top-p")) : d.topP(), d.topK(), 1, null,
+                        java.util.List.of());
                 dev.glimpse.eval.GenerationEval.Report report = dev.glimpse.eval.GenerationEval.run(model,
-                        dev.glimpse.eval.GenerationEval.load(prompts), dev.glimpse.engine.ImageGenerator.DEFAULT_SAMPLING,
+                        dev.glimpse.eval.GenerationEval.load(prompts), sampling,
                         Long.parseLong(opt.get("--seed")), opt.containsKey("--save") ? Path.of(opt.get("--save")) : null, System.out);
-                System.out.printf("%s on %s (%.1f s)%n", card.name(), prompts, (System.nanoTime() - t0) / 1e9);
+                System.out.printf("%s on %s, temperature %s top_p %s (%.1f s)%n", card.name(), prompts, sampling.temperature(),
+                        sampling.topP(), (System.nanoTime() - t0) / 1e9);
                 report.print(System.out);
                 report.misses().stream().limit(10).forEach(f -> System.out.println("  miss: " + f));
                 return 0;

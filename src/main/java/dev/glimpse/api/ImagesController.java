@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.glimpse.engine.ImageGenerator;
+import dev.glimpse.card.ModelCard;
 import dev.glimpse.engine.SamplingParams;
 import dev.glimpse.engine.ServedModel;
 import dev.glimpse.error.GlimpseException;
@@ -25,8 +25,8 @@ import java.util.concurrent.CompletionException;
  * images as an engine request (batched with everything else) and answers PNGs as b64_json.
  *
  * <p>Sampling: {@code seed} (image i uses seed + i), and as Glimpse extensions {@code temperature} and {@code top_p}
- * (defaults {@link ImageGenerator#DEFAULT_SAMPLING}: 1.0 and 0.9); {@code size} must be one the model draws (default: its
- * first).
+ * (defaults: the card's {@code default_image_sampling}, else 1.0 and 0.9); {@code size} must be one the model draws
+ * (default: its first).
  */
 @RestController
 public class ImagesController {
@@ -34,8 +34,6 @@ public class ImagesController {
     static final List<String> FORMATS = List.of("b64_json");
     static final int MAX_N = 4;
     static final int MAX_PROMPT_CHARS = 4000;
-    static final double DEFAULT_TEMPERATURE = ImageGenerator.DEFAULT_SAMPLING.temperature();
-    static final double DEFAULT_TOP_P = ImageGenerator.DEFAULT_SAMPLING.topP();
 
     private final ServedModel served;
 
@@ -75,15 +73,16 @@ public class ImagesController {
         if (size != null && !size.isNull() && (!size.isTextual() || !size.asText().matches("\\d{1,5}x\\d{1,5}"))) {
             throw GlimpseException.invalid("invalid_value", "size", "size must look like '512x512'");
         }
-        double temperature = number(body, "temperature", DEFAULT_TEMPERATURE);
-        double topP = number(body, "top_p", DEFAULT_TOP_P);
+        ModelCard.ImageSampling defaults = served.card().imageDefaults();
+        double temperature = number(body, "temperature", defaults.temperature());
+        double topP = number(body, "top_p", defaults.topP());
         List<String> sizes = served.imageGenerator().sizes(); // 400 model_cannot_generate for models that do not draw
         if (size != null && !size.isNull() && !sizes.contains(size.asText())) {
             throw GlimpseException.invalid("invalid_value", "size", "size '" + size.asText() + "' is not one model " + model
                     + " draws; valid: " + sizes);
         }
         // max_tokens is replaced by the image's token count
-        SamplingParams sampling = new SamplingParams(temperature, topP, 0, 1,
+        SamplingParams sampling = new SamplingParams(temperature, topP, defaults.topK(), 1,
                 seed == null || seed.isNull() ? null : seed.asLong(), List.of());
         List<byte[]> pngs;
         try {

@@ -46,7 +46,7 @@ final class EngineBench implements AutoCloseable {
     /** The card with its stop tokens removed, so every request decodes exactly max_tokens tokens. */
     static ModelCard withoutStops(ModelCard c) {
         return new ModelCard(c.name(), c.family(), c.checkpoint(), c.graphDtype(), c.imageTokenLimit(), c.maxImages(),
-                c.contextLength(), c.defaults(), List.of(), c.cardDir());
+                c.contextLength(), c.defaults(), c.imageDefaults(), List.of(), c.cardDir());
     }
 
     EngineBench(ModelCard card, OrtRuntime runtime, Path graphCache) {

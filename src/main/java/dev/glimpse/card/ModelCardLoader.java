@@ -46,18 +46,11 @@ public final class ModelCardLoader {
         int imageTokenLimit = positive(file, root, "image_token_limit", 4096);
         int maxImages = positive(file, root, "max_images", 8);
         int context = positive(file, root, "context_length", 4096);
-        JsonNode s = root.path("default_sampling");
-        if (!s.isMissingNode() && !s.isNull() && !s.isObject()) {
-            throw new InvalidModelCardException(file, "default_sampling", "must be an object");
-        }
-        double temperature = number(file, s, "temperature", 0.0);
-        double topP = number(file, s, "top_p", 1.0);
-        int topK = integer(file, s, "top_k", 0);
-        int maxTokens = integer(file, s, "max_tokens", 256);
-        if (temperature < 0) throw new InvalidModelCardException(file, "default_sampling.temperature", "must be >= 0");
-        if (!(topP > 0 && topP <= 1)) throw new InvalidModelCardException(file, "default_sampling.top_p", "must be in (0, 1]");
-        if (topK < 0) throw new InvalidModelCardException(file, "default_sampling.top_k", "must be >= 0");
+        Sampling text = sampling(file, root, "default_sampling", 0.0, 1.0);
+        int maxTokens = integer(file, root.path("default_sampling"), "default_sampling", "max_tokens", 256);
         if (maxTokens <= 0) throw new InvalidModelCardException(file, "default_sampling.max_tokens", "must be > 0");
+        ModelCard.ImageSampling d = ModelCard.ImageSampling.DEFAULT;
+        Sampling image = sampling(file, root, "default_image_sampling", d.temperature(), d.topP());
         List<String> stops = new ArrayList<>();
         JsonNode st = root.path("stop_tokens");
         if (!st.isMissingNode()) {
@@ -65,7 +58,24 @@ public final class ModelCardLoader {
             st.forEach(n -> stops.add(n.asText()));
         }
         return new ModelCard(name, family, checkpoint, dtype, imageTokenLimit, maxImages, context,
-                new ModelCard.DefaultSampling(temperature, topP, topK, maxTokens), List.copyOf(stops), cardDir);
+                new ModelCard.DefaultSampling(text.temperature(), text.topP(), text.topK(), maxTokens),
+                new ModelCard.ImageSampling(image.temperature(), image.topP(), image.topK()), List.copyOf(stops), cardDir);
+    }
+
+    private record Sampling(double temperature, double topP, int topK) {}
+
+    /** temperature, top_p and top_k of the sampling object {@code field} (absent: the given defaults, top_k 0). */
+    private static Sampling sampling(Path file, JsonNode root, String field, double temperature, double topP) {
+        JsonNode s = root.path(field);
+        if (!s.isMissingNode() && !s.isNull() && !s.isObject()) {
+            throw new InvalidModelCardException(file, field, "must be an object");
+        }
+        Sampling out = new Sampling(number(file, s, field, "temperature", temperature), number(file, s, field, "top_p", topP),
+                integer(file, s, field, "top_k", 0));
+        if (out.temperature() < 0) throw new InvalidModelCardException(file, field + ".temperature", "must be >= 0");
+        if (!(out.topP() > 0 && out.topP() <= 1)) throw new InvalidModelCardException(file, field + ".top_p", "must be in (0, 1]");
+        if (out.topK() < 0) throw new InvalidModelCardException(file, field + ".top_k", "must be >= 0");
+        return out;
     }
 
     private static String text(Path file, JsonNode root, String field, String dflt) {
@@ -85,19 +95,19 @@ public final class ModelCardLoader {
         return n.asInt();
     }
 
-    /** A default_sampling number; a present non-number is an error, not a silent default. */
-    private static double number(Path file, JsonNode s, String field, double dflt) {
+    /** A number of the object {@code parent}; a present non-number is an error, not a silent default. */
+    private static double number(Path file, JsonNode s, String parent, String field, double dflt) {
         JsonNode n = s.get(field);
         if (n == null || n.isNull()) return dflt;
-        if (!n.isNumber()) throw new InvalidModelCardException(file, "default_sampling." + field, "must be a number");
+        if (!n.isNumber()) throw new InvalidModelCardException(file, parent + "." + field, "must be a number");
         return n.asDouble();
     }
 
-    private static int integer(Path file, JsonNode s, String field, int dflt) {
+    private static int integer(Path file, JsonNode s, String parent, String field, int dflt) {
         JsonNode n = s.get(field);
         if (n == null || n.isNull()) return dflt;
         if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-            throw new InvalidModelCardException(file, "default_sampling." + field, "must be an integer");
+            throw new InvalidModelCardException(file, parent + "." + field, "must be an integer");
         }
         return n.asInt();
     }

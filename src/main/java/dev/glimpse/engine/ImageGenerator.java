@@ -10,9 +10,6 @@ import java.util.List;
  */
 public interface ImageGenerator {
 
-    /** Image-token sampling unless the client says otherwise: temperature 1, nucleus 0.9 (max_tokens is set per image). */
-    SamplingParams DEFAULT_SAMPLING = new SamplingParams(1.0, 0.9, 0, 1, null, List.of());
-
     /** Sizes the model draws, as "WxH"; the first is the default. */
     List<String> sizes();
 

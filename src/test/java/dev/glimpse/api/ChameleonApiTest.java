@@ -90,6 +90,23 @@ class ChameleonApiTest {
     }
 
     @Test
+    void theCardsImageSamplingAppliesUnlessTheRequestSetsItsOwn() throws Exception {
+        // The test card says default_image_sampling temperature 0 (greedy): the seed then changes nothing ...
+        String greedy = "{\"prompt\": \"Draw a red circle.\", \"seed\": %d}";
+        assertEquals(drawn(greedy.formatted(1)), drawn(greedy.formatted(2)));
+        // ... while a request's own temperature samples, so seeds draw different pictures.
+        String sampled = "{\"prompt\": \"Draw a red circle.\", \"seed\": %d, \"temperature\": 1.0}";
+        assertNotEquals(drawn(sampled.formatted(1)), drawn(sampled.formatted(2)));
+        assertNotEquals(drawn(greedy.formatted(1)), drawn(sampled.formatted(1)));
+    }
+
+    private JsonNode drawn(String body) throws Exception {
+        HttpResponse<String> r = post("/v1/images/generations", body);
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body()).at("/data/0/b64_json");
+    }
+
+    @Test
     void theModelListSaysWhatItDraws() throws Exception {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/models")).build(),
                 HttpResponse.BodyHandlers.ofString());

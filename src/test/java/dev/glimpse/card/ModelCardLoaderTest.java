@@ -43,7 +43,19 @@ class ModelCardLoaderTest {
         assertEquals(8, card.maxImages());
         assertEquals(4096, card.contextLength());
         assertEquals(new ModelCard.DefaultSampling(0.0, 1.0, 0, 256), card.defaults());
+        assertEquals(new ModelCard.ImageSampling(1.0, 0.9, 0), card.imageDefaults());
         assertEquals(List.of(), card.stopTokens());
+    }
+
+    @Test
+    void imageSamplingIsReadAndCheckedLikeTextSampling() throws Exception {
+        ModelCard card = ModelCardLoader.load(card(base("\"default_image_sampling\": {\"temperature\": 0, \"top_k\": 5}")));
+        assertEquals(new ModelCard.ImageSampling(0.0, 0.9, 5), card.imageDefaults());
+        assertEquals(new ModelCard.DefaultSampling(0.0, 1.0, 0, 256), card.defaults(), "text sampling is separate");
+        assertTrue(fails(base("\"default_image_sampling\": {\"top_p\": 1.5}")).contains("field 'default_image_sampling.top_p'"));
+        assertTrue(fails(base("\"default_image_sampling\": {\"temperature\": \"hot\"}"))
+                .contains("field 'default_image_sampling.temperature'"));
+        assertTrue(fails(base("\"default_image_sampling\": 0")).contains("field 'default_image_sampling'"));
     }
 
     @Test

@@ -22,7 +22,7 @@ public class GlimpseApplication {
             System.exit(convert(Arrays.copyOfRange(args, 1, args.length)));
         }
         if (args.length > 0 && args[0].equals("eval")) {
-            System.exit(eval(Arrays.copyOfRange(args, 1, args.length)));
+            System.exit(dev.glimpse.eval.EvalCommand.main(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
         }
         if (args.length > 0 && args[0].equals("bench")) {
             System.exit(dev.glimpse.bench.BenchCommand.main(Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
@@ -34,63 +34,6 @@ public class GlimpseApplication {
             args = Arrays.copyOfRange(args, 1, args.length);
         }
         SpringApplication.run(GlimpseApplication.class, args);
-    }
-
-    /**
-     * {@code eval --model NAME [--model-dir DIR] [--set DIR] [--stride N] [--data-dir DIR]}: exact-match accuracy per task on
-     * the model card's held-out ShapesWorld set ({@code <card>/eval/} unless --set is given).
-     * {@code eval --model NAME --generate [--prompts FILE] [--seed N] [--save DIR] [--temperature T] [--top-p P]}: drawing
-     * accuracy on held-out prompts ({@code <card>/eval/generation.jsonl} unless --prompts is given), sampled with the card's
-     * default_image_sampling unless overridden, scored by the ShapesWorld scene checker.
-     */
-    static int eval(String[] args) throws Exception {
-        java.util.Map<String, String> opt = new java.util.HashMap<>(java.util.Map.of(
-                "--model", "tiny-kimi-vl", "--model-dir", "model-cards", "--stride", "1", "--data-dir", "data", "--seed", "1"));
-        java.util.Set<String> optional = java.util.Set.of("--set", "--prompts", "--save", "--temperature", "--top-p");
-        boolean generate = false;
-        for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--generate")) {
-                generate = true;
-                continue;
-            }
-            if (!opt.containsKey(args[i]) && !optional.contains(args[i]) || i + 1 >= args.length) {
-                System.err.println("usage: java -jar glimpse.jar eval [--model NAME] [--model-dir DIR] [--data-dir DIR] "
-                        + "([--set DIR] [--stride N] | --generate [--prompts FILE] [--seed N] [--save DIR] [--temperature T] "
-                        + "[--top-p P])");
-                return 2;
-            }
-            opt.put(args[i], args[++i]);
-        }
-        Path cardDir = Path.of(opt.get("--model-dir")).resolve(opt.get("--model"));
-        dev.glimpse.card.ModelCard card = dev.glimpse.card.ModelCardLoader.load(cardDir);
-        dev.glimpse.runtime.OrtRuntime runtime = new dev.glimpse.runtime.OrtRuntime("cpu", 0);
-        try (dev.glimpse.engine.ServedModel model = dev.glimpse.engine.ServedModel.standalone(card, dev.glimpse.family.Families::load, runtime,
-                Path.of(opt.get("--data-dir")).resolve("graphs"))) {
-            long t0 = System.nanoTime();
-            if (generate) {
-                Path prompts = opt.containsKey("--prompts") ? Path.of(opt.get("--prompts")) : cardDir.resolve("eval/generation.jsonl");
-                dev.glimpse.card.ModelCard.ImageSampling d = card.imageDefaults();
-                dev.glimpse.engine.SamplingParams sampling = new dev.glimpse.engine.SamplingParams(
-                        opt.containsKey("--temperature") ? Double.parseDouble(opt.get("--temperature")) : d.temperature(),
-                        opt.containsKey("--top-p") ? Double.parseDouble(opt.get("--top-p")) : d.topP(), d.topK(), 1, null,
-                        java.util.List.of());
-                dev.glimpse.eval.GenerationEval.Report report = dev.glimpse.eval.GenerationEval.run(model,
-                        dev.glimpse.eval.GenerationEval.load(prompts), sampling,
-                        Long.parseLong(opt.get("--seed")), opt.containsKey("--save") ? Path.of(opt.get("--save")) : null, System.out);
-                System.out.printf("%s on %s, temperature %s top_p %s (%.1f s)%n", card.name(), prompts, sampling.temperature(),
-                        sampling.topP(), (System.nanoTime() - t0) / 1e9);
-                report.print(System.out);
-                report.misses().stream().limit(10).forEach(f -> System.out.println("  miss: " + f));
-                return 0;
-            }
-            Path set = opt.containsKey("--set") ? Path.of(opt.get("--set")) : cardDir.resolve("eval");
-            dev.glimpse.eval.ShapesWorldEval.Report report =
-                    dev.glimpse.eval.ShapesWorldEval.run(model, set, Integer.parseInt(opt.get("--stride")), System.out);
-            System.out.printf("%s on %s (%.1f s)%n", card.name(), set, (System.nanoTime() - t0) / 1e9);
-            report.print(System.out);
-            report.failures().stream().limit(10).forEach(f -> System.out.println("  miss: " + f));
-        }
-        return 0;
     }
 
     static int convert(String[] args) throws Exception {

@@ -1,5 +1,7 @@
 package dev.glimpse.bench;
 
+import dev.glimpse.cli.CommandLineOptions;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -83,13 +85,10 @@ record BenchOptions(String model, Path modelDir, Path dataDir, Path outDir, Path
         o.put("--resize-limit", "1024");
         o.put("--phase-timeout", "120");
         o.put("--server-jvm-args", "");
-        for (int i = 0; i < args.length; i++) {
-            if (!o.containsKey(args[i]) || i + 1 >= args.length) {
-                throw new IllegalArgumentException(args[i].equals("--help") || args[i].equals("-h") ? ""
-                        : "unknown option or missing value: " + args[i]);
-            }
-            o.put(args[i], args[++i]);
-        }
+        return from(CommandLineOptions.parse(args, o, Set.of()));
+    }
+
+    private static BenchOptions from(CommandLineOptions o) {
         Set<String> only = new LinkedHashSet<>();
         for (String s : o.get("--only").split(",")) {
             s = s.trim();
@@ -105,10 +104,10 @@ record BenchOptions(String model, Path modelDir, Path dataDir, Path outDir, Path
         int[] pre = size(o.get("--pre-size"));
         String json = o.get("--json");
         BenchOptions b = new BenchOptions(o.get("--model"), Path.of(o.get("--model-dir")), Path.of(o.get("--data-dir")),
-                Path.of(o.get("--out-dir")), json.isEmpty() ? null : Path.of(json), positive(o, "--runs"), only,
-                positive(o, "--max-tokens"), positive(o, "--clients"), positive(o, "--requests"), Integer.parseInt(o.get("--threads")),
-                server, contexts, positive(o, "--context-tokens"), image[0], image[1], positive(o, "--pre-images"), pre[0], pre[1],
-                positive(o, "--resize-limit"), positive(o, "--phase-timeout"),
+                Path.of(o.get("--out-dir")), json.isEmpty() ? null : Path.of(json), o.positiveInt("--runs"), only,
+                o.positiveInt("--max-tokens"), o.positiveInt("--clients"), o.positiveInt("--requests"), o.integer("--threads"),
+                server, contexts, o.positiveInt("--context-tokens"), image[0], image[1], o.positiveInt("--pre-images"), pre[0],
+                pre[1], o.positiveInt("--resize-limit"), o.positiveInt("--phase-timeout"),
                 Arrays.stream(o.get("--server-jvm-args").trim().split("\\s+")).filter(a -> !a.isEmpty()).toList());
         if (b.maxTokens < 2) throw new IllegalArgumentException("--max-tokens must be >= 2 (decode time excludes the first token)");
         return b;
@@ -122,12 +121,6 @@ record BenchOptions(String model, Path modelDir, Path dataDir, Path outDir, Path
         List<String> l = new ArrayList<>();
         for (String m : MEASUREMENTS) if (wants(m)) l.add(m);
         return l;
-    }
-
-    private static int positive(Map<String, String> o, String k) {
-        int v = Integer.parseInt(o.get(k));
-        if (v <= 0) throw new IllegalArgumentException(k + " must be > 0");
-        return v;
     }
 
     private static int[] size(String s) {

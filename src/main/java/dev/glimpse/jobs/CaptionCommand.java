@@ -2,6 +2,7 @@ package dev.glimpse.jobs;
 
 import dev.glimpse.api.ChatService;
 import dev.glimpse.card.ModelCard;
+import dev.glimpse.cli.CommandLineOptions;
 import dev.glimpse.card.ModelCardLoader;
 import dev.glimpse.engine.EngineConfig;
 import dev.glimpse.engine.ServedModel;
@@ -20,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -57,37 +59,21 @@ public final class CaptionCommand {
                    int concurrency) {
 
         static Options parse(String[] args) {
-            Map<String, String> o = new LinkedHashMap<>();
-            o.put("--input", null);
-            o.put("--output", null);
-            o.put("--prompt", "Describe the image.");
-            o.put("--max-tokens", "64");
-            o.put("--model", "tiny-kimi-vl");
-            o.put("--model-dir", "model-cards");
-            o.put("--data-dir", "data");
-            o.put("--concurrency", "32");
-            for (int i = 0; i < args.length; i++) {
-                if (args[i].equals("-h") || args[i].equals("--help")) throw new IllegalArgumentException("");
-                if (!o.containsKey(args[i])) throw new IllegalArgumentException("unknown option " + args[i]);
-                if (i + 1 >= args.length) throw new IllegalArgumentException(args[i] + " needs a value");
-                o.put(args[i], args[++i]);
-            }
-            if (o.get("--input") == null) throw new IllegalArgumentException("--input is required");
-            if (o.get("--output") == null) throw new IllegalArgumentException("--output is required");
+            Map<String, String> declared = new LinkedHashMap<>();
+            declared.put("--input", null);
+            declared.put("--output", null);
+            declared.put("--prompt", "Describe the image.");
+            declared.put("--max-tokens", "64");
+            declared.put("--model", "tiny-kimi-vl");
+            declared.put("--model-dir", "model-cards");
+            declared.put("--data-dir", "data");
+            declared.put("--concurrency", "32");
+            CommandLineOptions o = CommandLineOptions.parse(args, declared, Set.of());
+            Path input = Path.of(o.required("--input"));
+            Path output = Path.of(o.required("--output"));
             if (o.get("--prompt").isBlank()) throw new IllegalArgumentException("--prompt must not be empty");
-            return new Options(Path.of(o.get("--input")), Path.of(o.get("--output")), o.get("--prompt"),
-                    positive(o, "--max-tokens"), o.get("--model"), Path.of(o.get("--model-dir")), Path.of(o.get("--data-dir")),
-                    positive(o, "--concurrency"));
-        }
-
-        private static int positive(Map<String, String> o, String name) {
-            try {
-                int v = Integer.parseInt(o.get(name));
-                if (v > 0) return v;
-            } catch (NumberFormatException ignored) {
-                // reported below
-            }
-            throw new IllegalArgumentException(name + " must be a positive integer, got '" + o.get(name) + "'");
+            return new Options(input, output, o.get("--prompt"), o.positiveInt("--max-tokens"), o.get("--model"),
+                    Path.of(o.get("--model-dir")), Path.of(o.get("--data-dir")), o.positiveInt("--concurrency"));
         }
     }
 

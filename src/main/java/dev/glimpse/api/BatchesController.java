@@ -2,7 +2,6 @@ package dev.glimpse.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.glimpse.engine.ServedModel;
 import dev.glimpse.error.GlimpseException;
@@ -20,8 +19,6 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
-import java.util.List;
-
 /**
  * OpenAI Batch API over {@code /v1/chat/completions}: create from an uploaded JSONL, poll, list, cancel. Output and error
  * files are registered when the batch is created and fill as lines finish; their ids appear on the batch once it ends.
@@ -35,12 +32,14 @@ public class BatchesController {
     private final JobRunner runner;
     private final ServedModel served;
     private final ObjectMapper json;
+    private final JobEndpoints batches;
 
     public BatchesController(JobStore store, JobRunner runner, ServedModel served, ObjectMapper json) {
         this.store = store;
         this.runner = runner;
         this.served = served;
         this.json = json;
+        this.batches = new JobEndpoints(store, runner, json, Job.BATCH, "batch_not_found", "batch_id", "batch");
     }
 
     @PostMapping(path = "/v1/batches", consumes = MediaType.APPLICATION_JSON_VALUE)
@@ -81,43 +80,18 @@ public class BatchesController {
 
     @GetMapping("/v1/batches/{id}")
     public ObjectNode get(@PathVariable String id) {
-        return batchJson(find(id));
+        return batchJson(batches.find(id));
     }
 
     @GetMapping("/v1/batches")
     public ObjectNode list(@RequestParam(value = "after", required = false) String after,
                            @RequestParam(value = "limit", defaultValue = "20") int limit) {
-        if (limit < 1 || limit > 100) throw GlimpseException.invalid("invalid_value", "limit", "limit must be in 1..100");
-        List<Job> page = store.jobs(Job.BATCH, after, limit + 1);
-        return listJson(json, page, limit, this::batchJson);
+        return batches.list(after, limit, this::batchJson);
     }
 
     @PostMapping("/v1/batches/{id}/cancel")
     public ObjectNode cancel(@PathVariable String id) {
-        find(id);
-        Job j = store.requestCancel(id, System.currentTimeMillis() / 1000).orElseThrow();
-        runner.wake();
-        return batchJson(j);
-    }
-
-    private Job find(String id) {
-        return store.job(id).filter(j -> j.kind().equals(Job.BATCH))
-                .orElseThrow(() -> GlimpseException.notFound("batch_not_found", "batch_id", "no batch with id '" + id + "'"));
-    }
-
-    static ObjectNode listJson(ObjectMapper json, List<Job> page, int limit, java.util.function.Function<Job, ObjectNode> render) {
-        ObjectNode root = json.createObjectNode().put("object", "list");
-        ArrayNode data = root.putArray("data");
-        List<Job> shown = page.size() > limit ? page.subList(0, limit) : page;
-        shown.forEach(j -> data.add(render.apply(j)));
-        if (shown.isEmpty()) {
-            root.putNull("first_id");
-            root.putNull("last_id");
-        } else {
-            root.put("first_id", shown.get(0).id()).put("last_id", shown.get(shown.size() - 1).id());
-        }
-        root.put("has_more", page.size() > limit);
-        return root;
+        return batchJson(batches.cancel(id));
     }
 
     private ObjectNode batchJson(Job j) {

@@ -48,6 +48,7 @@ public class CaptionJobsController {
     private final ServedModel served;
     private final GlimpseProperties.Jobs config;
     private final ObjectMapper json;
+    private final JobEndpoints jobs;
 
     public CaptionJobsController(JobStore store, JobRunner runner, CaptionKind kind, FilesController files, FileStore fileStore,
                                  ServedModel served, GlimpseProperties props, ObjectMapper json) {
@@ -59,6 +60,7 @@ public class CaptionJobsController {
         this.served = served;
         this.config = props.jobs();
         this.json = json;
+        this.jobs = new JobEndpoints(store, runner, json, Job.CAPTION, "job_not_found", "job_id", "caption job");
     }
 
     @PostMapping(path = "/v1/caption-jobs", consumes = MediaType.APPLICATION_JSON_VALUE)
@@ -137,14 +139,13 @@ public class CaptionJobsController {
 
     @GetMapping("/v1/caption-jobs/{id}")
     public ObjectNode get(@PathVariable String id) {
-        return jobJson(find(id));
+        return jobJson(jobs.find(id));
     }
 
     @GetMapping("/v1/caption-jobs")
     public ObjectNode list(@RequestParam(value = "after", required = false) String after,
                            @RequestParam(value = "limit", defaultValue = "20") int limit) {
-        if (limit < 1 || limit > 100) throw GlimpseException.invalid("invalid_value", "limit", "limit must be in 1..100");
-        return BatchesController.listJson(json, store.jobs(Job.CAPTION, after, limit + 1), limit, this::jobJson);
+        return jobs.list(after, limit, this::jobJson);
     }
 
     /**
@@ -154,7 +155,7 @@ public class CaptionJobsController {
     @GetMapping("/v1/caption-jobs/{id}/results")
     public ResponseEntity<StreamingResponseBody> results(@PathVariable String id,
                                                          @RequestParam(value = "state", defaultValue = "all") String state) {
-        find(id);
+        jobs.find(id);
         int s = switch (state) {
             case "all" -> -1;
             case "completed" -> JobStore.COMPLETED;
@@ -167,25 +168,17 @@ public class CaptionJobsController {
 
     @PostMapping("/v1/caption-jobs/{id}/cancel")
     public ObjectNode cancel(@PathVariable String id) {
-        find(id);
-        Job j = store.requestCancel(id, System.currentTimeMillis() / 1000).orElseThrow();
-        runner.wake();
-        return jobJson(j);
+        return jobJson(jobs.cancel(id));
     }
 
     /** Deletes the job, its results and its unpacked zip (a running job stops; a folder source is never touched). */
     @DeleteMapping("/v1/caption-jobs/{id}")
     public ObjectNode delete(@PathVariable String id) throws IOException {
-        find(id);
+        jobs.find(id);
         store.deleteJob(id);
         runner.wake();
         kind.deleteWorkDir(id);
         return json.createObjectNode().put("id", id).put("object", "caption_job").put("deleted", true);
-    }
-
-    private Job find(String id) {
-        return store.job(id).filter(j -> j.kind().equals(Job.CAPTION))
-                .orElseThrow(() -> GlimpseException.notFound("job_not_found", "job_id", "no caption job with id '" + id + "'"));
     }
 
     /**

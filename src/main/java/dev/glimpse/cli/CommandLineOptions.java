@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * {@code --name value} options and bare {@code --flag}s of the jar's subcommands (caption, bench, eval). Every option
@@ -64,40 +65,29 @@ public final class CommandLineOptions {
     }
 
     public int positiveInt(String name) {
-        String v = required(name);
-        try {
-            int n = Integer.parseInt(v.trim());
-            if (n > 0) return n;
-        } catch (NumberFormatException ignored) {
-            // reported below
-        }
-        throw new IllegalArgumentException(name + " must be a positive integer, got '" + v + "'");
+        int n = parsed(name, Integer::parseInt, "an integer");
+        if (n <= 0) throw new IllegalArgumentException(name + " must be a positive integer, got '" + get(name) + "'");
+        return n;
     }
 
     public int integer(String name) {
-        String v = required(name);
-        try {
-            return Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " must be an integer, got '" + v + "'");
-        }
+        return parsed(name, Integer::parseInt, "an integer");
     }
 
     public long longValue(String name) {
-        String v = required(name);
-        try {
-            return Long.parseLong(v.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " must be an integer, got '" + v + "'");
-        }
+        return parsed(name, Long::parseLong, "an integer");
     }
 
     public double number(String name) {
+        return parsed(name, Double::parseDouble, "a number");
+    }
+
+    private <T> T parsed(String name, Function<String, T> parse, String what) {
         String v = required(name);
         try {
-            return Double.parseDouble(v.trim());
+            return parse.apply(v.trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " must be a number, got '" + v + "'");
+            throw new IllegalArgumentException(name + " must be " + what + ", got '" + v + "'");
         }
     }
 

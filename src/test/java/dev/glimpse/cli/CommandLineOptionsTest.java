@@ -46,7 +46,7 @@ class CommandLineOptionsTest {
         assertEquals("unknown option --rnus", error("--rnus", "3"));
         assertEquals("--runs needs a value", error("--runs"));
         assertEquals("--runs must be a positive integer, got '0'", error("--runs", "0"));
-        assertEquals("--runs must be a positive integer, got 'many'", error("--runs", "many"));
+        assertEquals("--runs must be an integer, got 'many'", error("--runs", "many"));
         assertEquals("--save is required", error("--runs", "2"));
         assertEquals("", error("--help"), "help is usage only");
         assertThrows(IllegalStateException.class, () -> parse().get("--undeclared"));

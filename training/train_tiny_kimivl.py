@@ -66,6 +66,10 @@ MODEL_PRESETS = {
     # vision hidden/heads/layers/mlp, text hidden/layers/heads, dense and expert intermediate, experts, MLA dims
     "demo": dict(v_hidden=128, v_heads=4, v_layers=4, v_mlp=384, t_hidden=160, t_layers=3, t_heads=4, t_inter=384,
                  moe_inter=96, experts=8, topk=2, shared=1, kv_lora=64, nope=32, rope=16, v_head=32, vocab=1024),
+    # demo with two more MoE decoder layers (3.3M -> ~4.2M parameters): grown from a demo checkpoint with --init-from,
+    # the new layers appended after the trained ones and starting as identity (see grow_from)
+    "demo5": dict(v_hidden=128, v_heads=4, v_layers=4, v_mlp=384, t_hidden=160, t_layers=5, t_heads=4, t_inter=384,
+                  moe_inter=96, experts=8, topk=2, shared=1, kv_lora=64, nope=32, rope=16, v_head=32, vocab=1024),
     "tiny": dict(v_hidden=32, v_heads=2, v_layers=1, v_mlp=64, t_hidden=48, t_layers=2, t_heads=2, t_inter=64,
                  moe_inter=16, experts=4, topk=2, shared=1, kv_lora=16, nope=8, rope=8, v_head=8, vocab=400),
 }
@@ -430,6 +434,31 @@ def init_weights(model, seed):
                 p.normal_(0, std, generator=g)
 
 
+def grow_from(model, state):
+    """Loads a checkpoint of the same model with fewer decoder layers: every tensor it has must exist here with the same
+    shape; the decoder layers it lacks (appended after its last one) keep their fresh init except that their residual
+    outputs (attention o_proj, every expert's and the shared expert's down_proj) are zeroed, so each new layer starts as
+    the identity and the grown model computes exactly what the checkpoint computed."""
+    own = model.state_dict()
+    for k, v in state.items():
+        if k not in own or own[k].shape != v.shape:
+            raise SystemExit(f"cannot grow from this checkpoint: {k} {tuple(v.shape)} has no match")
+    missing = model.load_state_dict(state, strict=False).missing_keys
+    old_layers = {int(k.split(".")[3]) for k in state if k.startswith("language_model.model.layers.")}
+    new_layers = sorted({int(k.split(".")[3]) for k in missing if k.startswith("language_model.model.layers.")})
+    if any(k for k in missing if not k.startswith("language_model.model.layers.")) or \
+            (new_layers and min(new_layers) != max(old_layers) + 1):
+        raise SystemExit(f"cannot grow from this checkpoint: missing {missing[:5]}...")
+    with torch.no_grad():
+        for i in new_layers:
+            layer = model.language_model.model.layers[i]
+            layer.self_attn.o_proj.weight.zero_()
+            for name, p in layer.mlp.named_parameters():
+                if name.endswith("down_proj.weight"):
+                    p.zero_()
+    return new_layers
+
+
 def moe_layers(model):
     return [l.mlp for l in model.language_model.model.layers if isinstance(l.mlp, DeepseekV3MoE)]
 
@@ -620,11 +649,13 @@ def main():
     if a.init_from and not a.resume:
         if os.path.isdir(a.init_from):   # an exported checkpoint (model-cards/tiny-kimi-vl): weights only
             import safetensors_io
-            model.load_state_dict(safetensors_io.load(os.path.join(a.init_from, "model.safetensors")))
-            print(f"initialised from {a.init_from} (exported weights)", flush=True)
+            grown = grow_from(model, safetensors_io.load(os.path.join(a.init_from, "model.safetensors")))
+            print(f"initialised from {a.init_from} (exported weights; new decoder layers {grown})", flush=True)
         else:                            # a run's ckpt.pt / best.pt
             src = torch.load(a.init_from)
-            model.load_state_dict(src["model"])
+            grown = grow_from(model, src["model"])
+            if grown:
+                print(f"new decoder layers {grown} start as the identity", flush=True)
             wall = src.get("wall", 0.0)   # training time so far includes the run it starts from
             print(f"initialised from {a.init_from} (step {src.get('step')}, {wall / 60:.1f} min)", flush=True)
     if a.resume:

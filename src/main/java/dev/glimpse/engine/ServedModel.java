@@ -109,7 +109,8 @@ public final class ServedModel implements AutoCloseable {
 
     /**
      * CPU work before admission, off the engine thread: decode, preprocess and hash every image (in parallel on the image
-     * workers; a file whose value is still in the vision cache is found by the hash of its bytes and not decoded), render the chat template, check the context. Throws {@link GlimpseException} (4xx) for client errors.
+     * workers; a file whose value is still in the vision cache is found by the hash of its bytes and not decoded),
+     * render the chat template, check the context. Throws {@link GlimpseException} (4xx) for client errors.
      */
     public PreparedRequest prepare(List<ChatMessage> messages, List<ImageInput> images, SamplingParams params) {
         if (images.size() > card.maxImages()) {

@@ -1064,11 +1064,15 @@ def lm_evaluate(model, e, und, gen, n_draw, pack_to, run=None, step=None, bs=16)
 def build_lm(a, run):
     """Tokenizer, config and model (VQ loaded and frozen) of an LM run; writes the card files on a fresh run."""
     tok_path = os.path.join(run, "tokenizer.json")
-    if a.resume:
-        with open(os.path.join(run, "config.json")) as f:
+    if a.resume or a.init_from:
+        src = run if a.resume else a.init_from  # continuing: the same tokenizer, config and VQ as the weights
+        with open(os.path.join(src, "config.json")) as f:
             cfg = json.load(f)
-        tok = hf_bpe.Tokenizer.load(tok_path)
-        vq_sd = torch.load(os.path.join(run, "vq.pt"))
+        tok = hf_bpe.Tokenizer.load(os.path.join(src, "tokenizer.json"))
+        vq_sd = torch.load(os.path.join(src, "vq.pt"))
+        if not a.resume:
+            write_card_files(run, tok, cfg)
+            atomic_save(vq_sd, os.path.join(run, "vq.pt"))
     else:
         vcfg, vq_sd, src = load_vq_run(a.vq_from)
         t0 = time.time()
@@ -1106,6 +1110,14 @@ def train_lm(a):
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     step, wall, best = 0, 0.0, -1.0
+    if a.init_from and not a.resume:
+        src = torch.load(os.path.join(a.init_from, "ckpt.pt"))
+        model.load_state_dict(src["model"])
+        if aux_head is not None and src.get("aux_head") is not None:
+            aux_head.load_state_dict(src["aux_head"])
+        wall = src["wall"]  # training time so far includes the run it continues
+        print(f"initialised from {a.init_from} (step {src['step']}, {wall / 60:.1f} min); new optimiser and schedule",
+              flush=True)
     if a.resume:
         ck = torch.load(ckpt_path)
         model.load_state_dict(ck["model"])
@@ -1252,7 +1264,7 @@ STAGE_KEYS = {
            "ckpt_minutes"),
     "lm": ("model", "seed", "steps", "und_batch", "gen_batch", "lr", "warmup", "wd", "extreme_frac", "gen_layout",
            "gen_weight", "aux_weight", "image_embed_init", "pack_to", "eval_every", "val_normal", "val_extreme",
-           "val_gen", "val_draw", "log_every", "ckpt_minutes", "vq_from"),
+           "val_gen", "val_draw", "log_every", "ckpt_minutes", "vq_from", "init_from"),
 }
 
 
@@ -1282,6 +1294,8 @@ def main():
                                                                "sampled greedily per eval (24)")
     # lm
     ap.add_argument("--vq-from", help="lm: VQ run folder (its best.pt) or a .pt")
+    ap.add_argument("--init-from", help="lm: continue another LM run folder's final weights (its ckpt.pt, tokenizer, "
+                                        "config and VQ) with a new optimiser, schedule and --seed")
     ap.add_argument("--und-batch", type=int, default=10, help="lm: understanding images per step (all questions)")
     ap.add_argument("--gen-batch", type=int, default=6, help="lm: drawing targets per step")
     ap.add_argument("--gen-weight", type=float, default=1.0)
@@ -1317,11 +1331,11 @@ def main():
         if saved.get("stage") != a.stage:
             raise SystemExit(f"{a.run} is a {saved.get('stage')} run")
         for k in STAGE_KEYS[a.stage]:
-            setattr(a, k, saved[k])
+            setattr(a, k, saved.get(k))  # runs from before --init-from have none
     else:
         if os.path.exists(os.path.join(a.run, "ckpt.pt")):
             raise SystemExit(f"{a.run}/ckpt.pt exists: use --resume or a new --run")
-        if a.stage == "lm" and not a.vq_from:
+        if a.stage == "lm" and not a.vq_from and not a.init_from:
             ap.error("--stage lm needs --vq-from")
         if a.stage == "lm" and a.model == "demo8":
             a.model = "demo"

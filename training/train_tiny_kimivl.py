@@ -567,6 +567,20 @@ def selftest():
           f"max |tree - reference| = {md:.2e}")
     assert md < 1e-4
 
+    # Growing the decoder by two layers (grow_from) must not change what the model computes.
+    tiny = MODEL_PRESETS["tiny"]
+    deeper = KimiVLForConditionalGeneration(make_config(dict(tiny, t_layers=tiny["t_layers"] + 2)))
+    init_weights(deeper, 1)
+    assert grow_from(deeper, model.state_dict()) == [2, 3]
+    deeper.eval()
+    img, qas = items[1]
+    pv, (gh, gw) = image_tensor(img)
+    ids = torch.tensor([tok.prompt(gh * gw // 4, qas[0][1])])
+    with torch.no_grad():
+        gd = float((deeper(ids, pv, [(gh, gw)]) - model(ids, pv, [(gh, gw)])).abs().max())
+    print(f"selftest: decoder grown from 2 to 4 layers, max |grown - original| = {gd:.2e}")
+    assert gd == 0.0
+
 
 def main():
     if "--selftest" in sys.argv:

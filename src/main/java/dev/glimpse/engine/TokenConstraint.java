@@ -23,4 +23,13 @@ public interface TokenConstraint {
             for (long id : banned) logits[(int) id] = Float.NEGATIVE_INFINITY;
         };
     }
+
+    /** Every id outside {@code allowed} (ids in [0, vocabSize)) masked at every step. */
+    static TokenConstraint only(long[] allowed, int vocabSize) {
+        boolean[] ok = new boolean[vocabSize];
+        for (long id : allowed) ok[(int) id] = true;
+        return (logits, step) -> {
+            for (int i = 0; i < logits.length; i++) if (!ok[i]) logits[i] = Float.NEGATIVE_INFINITY;
+        };
+    }
 }

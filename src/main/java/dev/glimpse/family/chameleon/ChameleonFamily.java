@@ -138,11 +138,7 @@ public final class ChameleonFamily implements ModelFamily {
         private final TokenConstraint onlyImageTokens;
 
         Drawing(long[] imageIds, int vocabSize) {
-            boolean[] allowed = new boolean[vocabSize];
-            for (long id : imageIds) allowed[(int) id] = true;
-            this.onlyImageTokens = (logits, step) -> {
-                for (int i = 0; i < logits.length; i++) if (!allowed[i]) logits[i] = Float.NEGATIVE_INFINITY;
-            };
+            this.onlyImageTokens = TokenConstraint.only(imageIds, vocabSize);
         }
 
         @Override

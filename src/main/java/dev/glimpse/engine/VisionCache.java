@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -69,6 +70,27 @@ public final class VisionCache {
     /** Remembers what an upload prepared to, so {@link #findEncoded} can skip its decoding next time. */
     public synchronized void rememberEncoded(String encodedKey, PreparedImage prepared) {
         encoded.put(encodedKey, new Encoded(prepared.key(), prepared.tokens()));
+    }
+
+    /**
+     * The images of the admitted requests split into values already known and misses: a {@link CachedImage} brings its
+     * value, else the cache is asked (a hit or a miss counted once per distinct key). Known values go into {@code found};
+     * the misses come back once per key in first-seen order, for the runner to compute in one call and {@link #put}.
+     *
+     * @param type the runner's value type (float[] features, long[] token ids)
+     */
+    public <V> Map<String, PreparedImage> resolve(List<Sequence> admitted, Class<V> type, Map<String, V> found) {
+        Map<String, PreparedImage> missing = new LinkedHashMap<>();
+        for (Sequence s : admitted) {
+            for (PreparedImage image : s.request().images()) {
+                String k = image.key();
+                if (found.containsKey(k) || missing.containsKey(k)) continue;
+                Object v = image instanceof CachedImage c ? c.value() : get(k);
+                if (type.isInstance(v)) found.put(k, type.cast(v));
+                else missing.put(k, image);
+            }
+        }
+        return missing;
     }
 
     /** The cached value, or null (counted as a miss). */

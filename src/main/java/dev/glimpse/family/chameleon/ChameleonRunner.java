@@ -11,7 +11,6 @@ import dev.glimpse.runtime.KvCache;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -52,22 +51,15 @@ final class ChameleonRunner extends BatchedRunner {
 
     @Override
     public void prepare(List<Sequence> admitted) {
-        Map<String, ChameleonImage> missing = new LinkedHashMap<>();
         Map<String, long[]> found = new HashMap<>();
-        for (Sequence s : admitted) {
-            for (PreparedImage image : s.request().images()) {
-                String k = image.key();
-                if (found.containsKey(k) || missing.containsKey(k)) continue;
-                if (image instanceof VisionCache.CachedImage c) found.put(k, (long[]) c.value());
-                else if (visionCache.get(k) instanceof long[] ids) found.put(k, ids);
-                else missing.put(k, (ChameleonImage) image);
-            }
-        }
+        Map<String, PreparedImage> missing = visionCache.resolve(admitted, long[].class, found);
         if (!missing.isEmpty()) {
-            int per = missing.values().iterator().next().pixels().length;
+            int per = ((ChameleonImage) missing.values().iterator().next()).pixels().length;
             float[] packed = new float[per * missing.size()];
             int i = 0;
-            for (ChameleonImage img : missing.values()) System.arraycopy(img.pixels(), 0, packed, per * i++, per);
+            for (PreparedImage img : missing.values()) {
+                System.arraycopy(((ChameleonImage) img).pixels(), 0, packed, per * i++, per);
+            }
             long[] codes = model.encodeImages(packed, missing.size());
             int tokens = codes.length / missing.size();
             i = 0;

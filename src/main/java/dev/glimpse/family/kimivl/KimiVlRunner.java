@@ -9,7 +9,6 @@ import dev.glimpse.runtime.KimiVlModel;
 import dev.glimpse.runtime.KvCache;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -47,19 +46,11 @@ final class KimiVlRunner extends BatchedRunner {
     public void prepare(List<Sequence> admitted) {
         int hidden = model.config().text().hidden();
         // 1. Vision: every image not in the cache, across all admitted requests, in one packed encoder call.
-        Map<String, PixelPatches> missing = new LinkedHashMap<>();
         Map<String, float[]> found = new java.util.HashMap<>();
-        for (Sequence s : admitted) {
-            for (PreparedImage image : s.request().images()) {
-                String k = image.key();
-                if (found.containsKey(k) || missing.containsKey(k)) continue;
-                if (image instanceof VisionCache.CachedImage c) found.put(k, (float[]) c.value());
-                else if (visionCache.get(k) instanceof float[] f) found.put(k, f);
-                else missing.put(k, ((KimiVlImage) image).patches());
-            }
-        }
+        Map<String, PreparedImage> missing = visionCache.resolve(admitted, float[].class, found);
         if (!missing.isEmpty()) {
-            List<PixelPatches> images = new ArrayList<>(missing.values());
+            List<PixelPatches> images = new ArrayList<>(missing.size());
+            for (PreparedImage image : missing.values()) images.add(((KimiVlImage) image).patches());
             float[] all = encode(images);
             int off = 0;
             int i = 0;

@@ -329,6 +329,7 @@ AUX_COLOURS = len(sw.COLOR_NAMES) + 1   # + background
 AUX_KINDS = len(sw.SHAPES) + 1          # + background
 AUX_LETTERS = 26
 AUX_OUT = AUX_COLOURS + AUX_KINDS + 2 + 2 + AUX_LETTERS
+AUX_ORDER = 4 + 1                       # left-to-right rank of the shape (ShapesWorld has 1..4) + background
 CELL = 28                               # patch 14 x merge 2: one projected token covers 28x28 input pixels
 
 
@@ -346,8 +347,9 @@ def _covers(sh, x, y):
 
 
 def aux_labels(sc, grid):
-    """Per projected token of one image (row-major over the merged grid): colour, kind, text, centre (long), letters
-    (26 float, -1 where not a text cell). Pixel coordinates map to cells directly because ShapesWorld images are never
+    """Per projected token of one image (row-major over the merged grid): colour, kind, text, centre, order (long),
+    letters (26 float, -1 where not a text cell). order is the left-to-right rank of the shape under the cell (the
+    caption's and leftmost's order; scene shapes are sorted by centre x), background AUX_ORDER - 1. Pixel coordinates map to cells directly because ShapesWorld images are never
     resized (448x448 is 1024 patches, below in_token_limit)."""
     gh, gw = grid
     H, W = gh // 2, gw // 2
@@ -355,21 +357,23 @@ def aux_labels(sc, grid):
     kind = torch.full((H, W), AUX_KINDS - 1, dtype=torch.long)
     centre = torch.zeros((H, W), dtype=torch.long)
     text = torch.zeros((H, W), dtype=torch.long)
+    order = torch.full((H, W), AUX_ORDER - 1, dtype=torch.long)
     letters = torch.full((H, W, AUX_LETTERS), -1.0)
-    for sh in sc["shapes"]:
+    for rank, sh in enumerate(sc["shapes"]):
         x0, y0, x1, y1 = sh["box"]
         c_id, k_id = sw.COLOR_NAMES.index(sh["color"]), sw.SHAPES.index(sh["kind"])
         for r in range(y0 // CELL, min(H, (y1 - 1) // CELL + 1)):
             for c in range(x0 // CELL, min(W, (x1 - 1) // CELL + 1)):
                 if _covers(sh, c * CELL + CELL / 2, r * CELL + CELL / 2):
-                    colour[r, c], kind[r, c] = c_id, k_id
+                    colour[r, c], kind[r, c], order[r, c] = c_id, k_id, rank
                 elif colour[r, c] == AUX_COLOURS - 1:
-                    colour[r, c], kind[r, c] = -100, -100   # touched, centre not covered: ambiguous
-    for sh in sc["shapes"]:
+                    colour[r, c], kind[r, c], order[r, c] = -100, -100, -100   # touched, centre not covered
+    for rank, sh in enumerate(sc["shapes"]):
         x0, y0, x1, y1 = sh["box"]
         r, c = (y0 + y1) // 2 // CELL, int(sh["cx"]) // CELL
         colour[r, c] = sw.COLOR_NAMES.index(sh["color"])   # a shape smaller than a cell covers no cell centre
         kind[r, c] = sw.SHAPES.index(sh["kind"])
+        order[r, c] = rank
         centre[r, c] = 1
     if sc["word"]:
         x0, y0, x1, y1 = sc["text_box"]
@@ -378,19 +382,23 @@ def aux_labels(sc, grid):
         letters[rows, cols] = 0.0
         for ch, x in zip(sc["word"], sw.letter_centres(sc)):
             letters[rows, min(W - 1, int(x) // CELL), ord(ch) - ord("a")] = 1.0
-    return (colour.flatten(), kind.flatten(), text.flatten(), centre.flatten(), letters.reshape(H * W, AUX_LETTERS))
+    return (colour.flatten(), kind.flatten(), text.flatten(), centre.flatten(), order.flatten(),
+            letters.reshape(H * W, AUX_LETTERS))
 
 
 def aux_loss(head, feats, scenes, batch):
-    """feats (N, hidden) in the batch's image order; scenes indexed like build_batch's items."""
+    """feats (N, hidden) in the batch's image order; scenes indexed like build_batch's items. A head with
+    AUX_OUT + AUX_ORDER outputs (--aux-order) also predicts each cell's left-to-right shape rank."""
     labs = [aux_labels(scenes[k], grid) for k, grid in zip(batch["img_order"], batch["grids"])]
-    colour, kind, text, centre, letters = (torch.cat(x) for x in zip(*labs))
+    colour, kind, text, centre, order, letters = (torch.cat(x) for x in zip(*labs))
     out = head(feats)
-    c, k, t, z, l = out.split([AUX_COLOURS, AUX_KINDS, 2, 2, AUX_LETTERS], dim=-1)
+    c, k, t, z, l = out[:, :AUX_OUT].split([AUX_COLOURS, AUX_KINDS, 2, 2, AUX_LETTERS], dim=-1)
     on = letters[:, 0] >= 0
     loss = F.cross_entropy(c, colour) + F.cross_entropy(k, kind) + F.cross_entropy(t, text) + F.cross_entropy(z, centre)
     if bool(on.any()):
         loss = loss + F.binary_cross_entropy_with_logits(l[on], letters[on])
+    if out.shape[1] > AUX_OUT:
+        loss = loss + F.cross_entropy(out[:, AUX_OUT:], order)
     return loss
 
 
@@ -479,8 +487,11 @@ def set_record(model, on):
         moe.record = [] if on else None
 
 
-def task_weight_vector(progress):
-    """Curriculum: short answers weighted up early, ocr and caption weighted up later."""
+def task_weight_vector(progress, fixed=None):
+    """Curriculum: short answers weighted up early, ocr and caption weighted up later. fixed ({task: weight}, from
+    --task-weights; tasks not named weigh 1) replaces it, e.g. for a run that continues trained weights."""
+    if fixed:
+        return torch.tensor([float(fixed.get(t, 1.0)) for t in sw.TASKS])
     early = {"colour": 2.0, "shape": 2.0, "count": 2.0, "count_kind": 1.5, "leftmost": 1.5, "ocr": 1.0, "caption": 0.5}
     late = {"colour": 1.0, "shape": 1.0, "count": 1.0, "count_kind": 1.0, "leftmost": 1.0, "ocr": 2.0, "caption": 1.0}
     a = min(1.0, progress / 0.3)
@@ -595,6 +606,10 @@ def main():
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the dense image-feature loss (0: off)")
+    ap.add_argument("--aux-order", action="store_true",
+                    help="the dense loss also predicts each cell's left-to-right shape rank (leftmost, caption order)")
+    ap.add_argument("--task-weights", default=None,
+                    help="fixed answer-loss weights instead of the curriculum, e.g. colour=2,leftmost=2,shape=0.5")
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--extreme-frac", type=float, default=0.15)
@@ -620,6 +635,8 @@ def main():
                   "val_extreme", "log_every", "ckpt_minutes"):
             setattr(a, k, saved[k])
         a.aux_weight = saved.get("aux_weight", 0.0)  # runs from before the auxiliary loss had none
+        a.aux_order = saved.get("aux_order", False)
+        a.task_weights = saved.get("task_weights")
     else:
         if os.path.exists(ckpt_path):
             raise SystemExit(f"{ckpt_path} exists: use --resume or a new --run")
@@ -631,6 +648,14 @@ def main():
             f_dst.write(f_src.read())   # the same tokenizer as the weights it starts from
     train_seed = 1000 + a.seed
     assert train_seed not in HELD_OUT_SEEDS
+    fixed_weights = None
+    if a.task_weights:
+        fixed_weights = {}
+        for part in a.task_weights.split(","):
+            t, _, w = part.partition("=")
+            if t.strip() not in sw.TASKS:
+                raise SystemExit(f"--task-weights: unknown task '{t.strip()}' (tasks: {', '.join(sw.TASKS)})")
+            fixed_weights[t.strip()] = float(w)
 
     preset = MODEL_PRESETS[a.model]
     cfg = make_config(preset)
@@ -654,7 +679,7 @@ def main():
     for moe in moe_layers(model):
         moe.gate.e_score_correction_bias.requires_grad_(False)
     n_params = sum(p.numel() for p in model.parameters())
-    aux_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], AUX_OUT)
+    aux_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], AUX_OUT + (AUX_ORDER if a.aux_order else 0))
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() >= 2] + [aux_head.weight]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() < 2] + [aux_head.bias]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}],
@@ -722,7 +747,7 @@ def main():
             g["lr"] = lr
         set_record(model, True)
         feats = model.image_features(batch["pixel_values"], batch["grids"])
-        loss, _, _ = tree_loss(model, batch, task_weight_vector(step / a.steps), feats)
+        loss, _, _ = tree_loss(model, batch, task_weight_vector(step / a.steps, fixed_weights), feats)
         total = loss
         if a.aux_weight > 0:
             la = aux_loss(aux_head, feats, scenes, batch)

@@ -5,16 +5,19 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.glimpse.error.GlimpseException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.TypeMismatchException;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.ErrorResponse;
 import org.springframework.web.HttpMediaTypeNotSupportedException;
 import org.springframework.web.HttpRequestMethodNotSupportedException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.context.request.async.AsyncRequestNotUsableException;
 import org.springframework.web.multipart.MaxUploadSizeExceededException;
+import org.springframework.web.multipart.MultipartException;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
 
 /** The one place exceptions become HTTP: OpenAI's error shape {"error": {message, type, param, code}}. */
@@ -68,8 +71,29 @@ public class ApiErrorHandler {
         log.debug("client disconnected: {}", e.getMessage());
     }
 
+    /** A query or path parameter of the wrong type, e.g. {@code GET /v1/batches?limit=abc}. */
+    @ExceptionHandler(TypeMismatchException.class)
+    public ResponseEntity<ObjectNode> typeMismatch(TypeMismatchException e) {
+        String name = e.getPropertyName() == null ? "parameter" : e.getPropertyName();
+        String type = e.getRequiredType() == null ? "another type" : e.getRequiredType().getSimpleName();
+        return ResponseEntity.status(HttpStatus.BAD_REQUEST).contentType(MediaType.APPLICATION_JSON)
+                .body(body(name + " must be " + type + ", got '" + e.getValue() + "'", "invalid_request_error", name, "invalid_type"));
+    }
+
+    /** A multipart body that cannot be parsed (no boundary, truncated); oversize uploads have their own 413 above. */
+    @ExceptionHandler(MultipartException.class)
+    public ResponseEntity<ObjectNode> badMultipart(MultipartException e) {
+        return error(HttpStatus.BAD_REQUEST, "invalid_multipart", "the multipart body cannot be read: " + e.getMessage());
+    }
+
     @ExceptionHandler(Exception.class)
     public ResponseEntity<ObjectNode> other(Exception e) {
+        // Spring's own request errors (missing parameter, not acceptable, ...) carry their 4xx status: keep it
+        if (e instanceof ErrorResponse r && r.getStatusCode().is4xxClientError()) {
+            HttpStatus status = HttpStatus.valueOf(r.getStatusCode().value());
+            String detail = r.getBody().getDetail() == null ? e.getMessage() : r.getBody().getDetail();
+            return error(status, "invalid_request", detail);
+        }
         log.error("unhandled error", e);
         return error(HttpStatus.INTERNAL_SERVER_ERROR, "internal_error", "internal error: " + e.getClass().getSimpleName());
     }

@@ -122,7 +122,8 @@ public class CaptionJobsController {
         }
         int mt = config.captionMaxTokens();
         if (maxTokens != null && !maxTokens.isNull()) {
-            if (!maxTokens.isIntegralNumber() || maxTokens.asInt() < 1 || maxTokens.asInt() > served.card().contextLength()) {
+            if (!maxTokens.isIntegralNumber() || !maxTokens.canConvertToInt()
+                    || maxTokens.asInt() < 1 || maxTokens.asInt() > served.card().contextLength()) {
                 throw GlimpseException.invalid("invalid_value", "max_tokens", "max_tokens must be an integer in 1.."
                         + served.card().contextLength());
             }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.glimpse.engine.GenerationResult;
 import dev.glimpse.engine.PreparedRequest;
 import dev.glimpse.engine.ServedModel;
+import dev.glimpse.error.GlimpseException;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -103,9 +104,9 @@ public class ChatCompletionsController {
                 Thread.currentThread().interrupt();
             } catch (Exception e) {
                 clientGone.set(true);
-                ObjectNode err = json.createObjectNode();
-                err.putObject("error").put("message", "generation failed: " + e.getMessage()).put("type", "server_error")
-                        .put("code", "internal_error");
+                // the engine's own error (e.g. request_timeout) keeps its type and code; anything else is internal
+                GlimpseException g = ChatService.unwrap(e);
+                ObjectNode err = ApiErrorHandler.body(g.getMessage(), g.type(), g.param(), g.code());
                 try {
                     write(out, err);
                 } catch (IOException ignored) {

@@ -88,37 +88,95 @@ final class ChatRequestParser {
             }
             messages.add(new ChatMessage(role, parts));
         }
+        rejectUnsupported(body);
         ModelCard.DefaultSampling d = card.defaults();
         double temperature = number(body, "temperature", d.temperature());
         double topP = number(body, "top_p", d.topP());
-        int topK = (int) number(body, "top_k", d.topK());
-        JsonNode mt = body.has("max_completion_tokens") ? body.get("max_completion_tokens") : body.get("max_tokens");
-        int maxTokens = d.maxTokens();
-        if (mt != null && !mt.isNull()) {
-            if (!mt.isIntegralNumber()) throw GlimpseException.invalid("invalid_type", "max_tokens", "max_tokens must be an integer");
-            maxTokens = mt.asInt();
-        }
+        int topK = integer(body, "top_k", d.topK());
+        // max_completion_tokens (the current OpenAI name) wins over the deprecated max_tokens when both carry a value
+        String maxField = present(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        int maxTokens = integer(body, maxField, d.maxTokens());
         Long seed = null;
         JsonNode s = body.get("seed");
         if (s != null && !s.isNull()) {
-            if (!s.isIntegralNumber()) throw GlimpseException.invalid("invalid_type", "seed", "seed must be an integer");
+            if (!s.isIntegralNumber() || !s.canConvertToLong()) {
+                throw GlimpseException.invalid("invalid_type", "seed", "seed must be a 64-bit integer");
+            }
             seed = s.asLong();
         }
         List<String> stop = new ArrayList<>();
         JsonNode st = body.get("stop");
         if (st != null && !st.isNull()) {
             if (st.isTextual()) stop.add(st.asText());
-            else if (st.isArray()) st.forEach(x -> stop.add(x.asText()));
-            else throw GlimpseException.invalid("invalid_type", "stop", "stop must be a string or an array of strings");
+            else if (st.isArray()) {
+                for (int i = 0; i < st.size(); i++) {
+                    if (!st.get(i).isTextual()) {
+                        throw GlimpseException.invalid("invalid_type", "stop[" + i + "]", "stop must be a string or an array of strings");
+                    }
+                    stop.add(st.get(i).asText());
+                }
+            } else throw GlimpseException.invalid("invalid_type", "stop", "stop must be a string or an array of strings");
         }
-        JsonNode n = body.get("n");
-        if (n != null && !n.isNull() && n.asInt(1) != 1) {
-            throw GlimpseException.unsupported("unsupported_value", "n", "only n = 1 is supported");
+        if (integer(body, "n", 1) != 1) throw GlimpseException.invalid("invalid_value", "n", "only n = 1 is supported");
+        boolean stream = bool(body, "stream");
+        JsonNode options = body.get("stream_options");
+        if (options != null && !options.isNull() && !options.isObject()) {
+            throw GlimpseException.invalid("invalid_type", "stream_options", "stream_options must be an object");
         }
-        boolean stream = body.path("stream").asBoolean(false);
-        boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
+        boolean includeUsage = options != null && options.isObject() && bool(options, "include_usage");
         SamplingParams params = new SamplingParams(temperature, topP, topK, maxTokens, seed, stop);
         return new ParsedChat(model, messages, images, params, stream, includeUsage);
+    }
+
+    /**
+     * OpenAI fields this server does not implement: a request that asks for them gets a 400 rather than an answer that
+     * silently lacks them (a client reading choices[0].logprobs, or expecting JSON mode, would otherwise break later).
+     * Their neutral values (false, 0, empty, "text", "none") are accepted, since SDKs send those by default.
+     */
+    static void rejectUnsupported(JsonNode body) {
+        if (bool(body, "logprobs")) unsupportedField("logprobs", "log probabilities are not returned");
+        if (integer(body, "top_logprobs", 0) != 0) unsupportedField("top_logprobs", "log probabilities are not returned");
+        for (String penalty : List.of("presence_penalty", "frequency_penalty")) {
+            if (number(body, penalty, 0.0) != 0.0) unsupportedField(penalty, "repetition penalties are not implemented");
+        }
+        for (String field : List.of("logit_bias", "tools", "functions")) {
+            JsonNode v = body.get(field);
+            if (v != null && !v.isNull() && !v.isEmpty()) unsupportedField(field, "'" + field + "' is not supported");
+        }
+        JsonNode choice = body.get("tool_choice");
+        if (choice != null && !choice.isNull() && !"none".equals(choice.asText(null)) && !"auto".equals(choice.asText(null))) {
+            unsupportedField("tool_choice", "tool calls are not supported");
+        }
+        JsonNode format = body.get("response_format");
+        if (format != null && !format.isNull() && !"text".equals(format.path("type").asText(null))) {
+            unsupportedField("response_format", "only response_format {\"type\": \"text\"} is supported (no JSON mode)");
+        }
+    }
+
+    private static void unsupportedField(String field, String why) {
+        throw GlimpseException.invalid("unsupported_parameter", field, why);
+    }
+
+    private static boolean present(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        return v != null && !v.isNull();
+    }
+
+    private static boolean bool(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) return false;
+        if (!v.isBoolean()) throw GlimpseException.invalid("invalid_type", field, field + " must be true or false");
+        return v.asBoolean();
+    }
+
+    /** An integer field that must fit an int: 2.5, "3" or 4294967296 are rejected rather than truncated. */
+    private static int integer(JsonNode body, String field, int dflt) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) return dflt;
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+            throw GlimpseException.invalid("invalid_type", field, field + " must be an integer (32-bit)");
+        }
+        return v.asInt();
     }
 
     private static double number(JsonNode body, String field, double dflt) {

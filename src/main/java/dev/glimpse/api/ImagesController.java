@@ -57,7 +57,7 @@ public class ImagesController {
                     + served.card().name() + "]");
         }
         JsonNode n = body.get("n");
-        if (n != null && !n.isNull() && (!n.isIntegralNumber() || n.asInt() < 1 || n.asInt() > MAX_N)) {
+        if (n != null && !n.isNull() && (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() < 1 || n.asInt() > MAX_N)) {
             throw GlimpseException.invalid("invalid_value", "n", "n must be an integer in 1.." + MAX_N);
         }
         String format = body.path("response_format").asText("b64_json");

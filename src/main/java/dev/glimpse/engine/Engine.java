@@ -62,6 +62,8 @@ public final class Engine implements AutoCloseable {
     private final Condition work = lock.newCondition();
     private volatile boolean accepting = true;
     private volatile boolean stopped;
+    /** Set by the engine thread just before it returns; from then on nothing else polls the inbox. */
+    private volatile boolean exited;
     private Thread thread;
 
     // metrics
@@ -135,7 +137,17 @@ public final class Engine implements AutoCloseable {
         s.background = priority == Priority.BACKGROUND;
         inbox.add(s);
         signal();
+        // A submit that raced past the accepting check while the engine thread was exiting: nobody will poll the inbox
+        // again, so answer with a clear 503 rather than leave the future pending forever.
+        if (exited) failInbox();
         return s.future;
+    }
+
+    private void failInbox() {
+        for (Sequence s; (s = inbox.poll()) != null; ) {
+            dequeued(s);
+            fail(s, GlimpseException.unavailable("shutting_down", "the server is shutting down"));
+        }
     }
 
     /** Requests waiting for admission, interactive and background. */
@@ -169,6 +181,15 @@ public final class Engine implements AutoCloseable {
     }
 
     private void loop() {
+        try {
+            schedule();
+        } finally {
+            exited = true;
+            failInbox(); // a submit that added its request after the last look at the inbox
+        }
+    }
+
+    private void schedule() {
         while (true) {
             boolean busy;
             try {
@@ -184,14 +205,7 @@ public final class Engine implements AutoCloseable {
                 }
             }
             if (!busy) {
-                if (stopped && inbox.isEmpty()) {
-                    // A submit that raced past the accepting check while we were stopping gets a clear 503, not a hang.
-                    for (Sequence s; (s = inbox.poll()) != null; ) {
-                        dequeued(s);
-                        fail(s, GlimpseException.unavailable("shutting_down", "the server is shutting down"));
-                    }
-                    return;
-                }
+                if (stopped && inbox.isEmpty()) return;
                 lock.lock();
                 try {
                     if (inbox.isEmpty() && !stopped) work.await(50, TimeUnit.MILLISECONDS);

@@ -186,14 +186,23 @@ public final class ServedModel implements AutoCloseable {
                     + "an image " + gen.imageTokens() + "; model " + card.name() + " has a context of " + card.contextLength() + " tokens");
         }
         List<CompletableFuture<byte[]>> images = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            SamplingParams p = sampling.withMaxTokens(gen.imageTokens());
-            if (sampling.seed() != null) p = p.withSeed(sampling.seed() + i);
-            PreparedRequest req = new PreparedRequest(newId("img-"), ids, List.of(), p, gen.constraint());
-            images.add(engine.submit(req, text -> true, cancelled).thenApplyAsync(r -> {
-                if (r.finishReason() == FinishReason.CANCELLED) throw new java.util.concurrent.CancellationException();
-                return png(gen.render(r.tokenIds()));
-            }, imageWorkers));
+        // If image k cannot be queued (429 queue full, 503 shutting down), the ones already queued are cancelled too:
+        // the client gets the error and nobody would collect their pictures.
+        java.util.concurrent.atomic.AtomicBoolean abandoned = new java.util.concurrent.atomic.AtomicBoolean();
+        BooleanSupplier stop = () -> abandoned.get() || cancelled.getAsBoolean();
+        try {
+            for (int i = 0; i < n; i++) {
+                SamplingParams p = sampling.withMaxTokens(gen.imageTokens());
+                if (sampling.seed() != null) p = p.withSeed(sampling.seed() + i);
+                PreparedRequest req = new PreparedRequest(newId("img-"), ids, List.of(), p, gen.constraint());
+                images.add(engine.submit(req, text -> true, stop).thenApplyAsync(r -> {
+                    if (r.finishReason() == FinishReason.CANCELLED) throw new java.util.concurrent.CancellationException();
+                    return png(gen.render(r.tokenIds()));
+                }, imageWorkers));
+            }
+        } catch (RuntimeException e) {
+            abandoned.set(true);
+            throw e;
         }
         return CompletableFuture.allOf(images.toArray(CompletableFuture[]::new))
                 .thenApply(v -> images.stream().map(CompletableFuture::join).toList());

@@ -160,6 +160,62 @@ class BadInputTest {
     }
 
     @Test
+    void numbersAreNotTruncated() throws Exception {
+        // 4294967396 would have become 100 through asInt(); 0.5 for top_k would have switched top-k off
+        expectError(post(text("hi").put("max_tokens", 4294967396L).toString()), 400, "invalid_type", "max_tokens");
+        expectError(post(text("hi").put("top_k", 0.5).toString()), 400, "invalid_type", "top_k");
+        expectError(post(text("hi").put("n", 4294967297L).toString()), 400, "invalid_type", "n");
+        expectError(post(text("hi").put("stream", "yes").toString()), 400, "invalid_type", "stream");
+        ObjectNode nullStop = text("hi");
+        nullStop.putArray("stop").addNull();
+        expectError(post(nullStop.toString()), 400, "invalid_type", "stop[0]");
+    }
+
+    @Test
+    void nOtherThanOneIsAClientError() throws Exception {
+        expectError(post(text("hi").put("n", 2).toString()), 400, "invalid_value", "n");
+        assertEquals(200, post(text("hi").put("n", 1).put("max_tokens", 2).toString()).statusCode());
+    }
+
+    @Test
+    void maxCompletionTokensNullFallsBackToMaxTokens() throws Exception {
+        ObjectNode body = text("hi").put("max_tokens", -1);
+        body.putNull("max_completion_tokens");
+        expectError(post(body.toString()), 400, "invalid_value", "max_tokens");
+        expectError(post(text("hi").put("max_completion_tokens", 2.5).toString()), 400, "invalid_type", "max_completion_tokens");
+    }
+
+    @Test
+    void unsupportedOpenAiFeaturesAreRefusedNotIgnored() throws Exception {
+        expectError(post(text("hi").put("logprobs", true).toString()), 400, "unsupported_parameter", "logprobs");
+        expectError(post(text("hi").put("top_logprobs", 3).toString()), 400, "unsupported_parameter", "top_logprobs");
+        expectError(post(text("hi").put("presence_penalty", 0.5).toString()), 400, "unsupported_parameter", "presence_penalty");
+        ObjectNode json = text("hi");
+        json.putObject("response_format").put("type", "json_object");
+        expectError(post(json.toString()), 400, "unsupported_parameter", "response_format");
+        ObjectNode tools = text("hi");
+        tools.putArray("tools").addObject().put("type", "function");
+        expectError(post(tools.toString()), 400, "unsupported_parameter", "tools");
+        // what SDKs send by default is fine
+        ObjectNode neutral = text("hi").put("max_tokens", 2).put("logprobs", false).put("frequency_penalty", 0)
+                .put("presence_penalty", 0.0).put("tool_choice", "none");
+        neutral.putObject("response_format").put("type", "text");
+        neutral.putObject("logit_bias");
+        assertEquals(200, post(neutral.toString()).statusCode());
+    }
+
+    @Test
+    void wrongQueryParameterTypeIs400() throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/files?limit=abc"))
+                .GET().build(), HttpResponse.BodyHandlers.ofString());
+        expectError(r, 400, "invalid_type", "limit");
+        HttpResponse<String> m = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/files"))
+                .header("Content-Type", "multipart/form-data").POST(HttpRequest.BodyPublishers.ofString("x")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertTrue(m.statusCode() >= 400 && m.statusCode() < 500, m.statusCode() + " " + m.body());
+    }
+
+    @Test
     void remoteUrlWhileRemoteFetchIsOff() throws Exception {
         JsonNode err = expectError(post(withImage("https://example.com/cat.png").toString()), 400, "remote_images_disabled",
                 "messages[0].content[0].image_url.url");

@@ -150,4 +150,24 @@ class ChameleonServingTest {
         assertEquals(16, img.getWidth());
         assertEquals(16, img.getHeight());
     }
+    @Test
+    void whenOneImageCannotBeQueuedTheOthersAreCancelled() throws Exception {
+        // one running sequence and two waiting places: of n = 8 pictures the 4th submit at the latest is refused with a 429
+        EngineConfig tight = new EngineConfig(1, 64, 2, 64L << 20, Duration.ofMinutes(2));
+        SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+        ModelCard card = ModelCardLoader.load(Path.of("src/test/resources/model-cards/chameleon-random"));
+        try (ServedModel small = new ServedModel(card, Families::load, new OrtRuntime("cpu", 0), Path.of("target/test-data/graphs"),
+                tight, ImageLimits.DEFAULT, 16L << 20, metrics)) {
+            SamplingParams p = new SamplingParams(1.0, 1.0, 0, 1, 7L, List.of());
+            GlimpseException e = assertThrows(GlimpseException.class, () -> small.generateImages("Draw a red circle.", 8, p, () -> false));
+            assertEquals(429, e.status());
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while ((small.engine().queueDepth() > 0 || small.engine().runningCount() > 0) && System.nanoTime() < deadline) Thread.sleep(5);
+            assertEquals(0, small.engine().queueDepth() + small.engine().runningCount(), "the queued pictures were dropped");
+            double cancelled = metrics.get("glimpse.requests").tag("outcome", "cancelled").counter().count();
+            // three were in the engine when the refusal came: not all of them can have finished, and without the
+            // cancellation the rest would have drawn to the end (cancelled 0)
+            assertTrue(cancelled >= 1, "cancelled " + cancelled);
+        }
+    }
 }

@@ -5,7 +5,6 @@ import dev.glimpse.error.GlimpseException;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.URI;
@@ -13,8 +12,16 @@ import java.net.UnknownHostException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.util.Base64;
+import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Turns an OpenAI image_url ("data:image/...;base64,..." or, when enabled, an http(s) URL) into encoded image bytes.
@@ -94,28 +101,103 @@ public final class ImageSourceResolver {
         }
         if (uri.getHost() == null) throw GlimpseException.invalid("invalid_image_url", param, "URL has no host");
         requirePublic(uri.getHost(), param);
+        return download(uri, param);
+    }
+
+    /**
+     * GET after the address check: one deadline (glimpse.remote-images.timeout) over headers and body together, so a
+     * server that trickles bytes cannot hold a request thread, and the byte cap enforced as the body arrives.
+     */
+    byte[] download(URI uri, String param) {
+        long cap = Math.min(maxBytes, remote.maxBytes());
+        CappedBody body = new CappedBody(cap);
         HttpRequest req = HttpRequest.newBuilder(uri).timeout(remote.timeout()).GET().build();
+        CompletableFuture<HttpResponse<byte[]>> pending =
+                http.sendAsync(req, info -> info.statusCode() == 200 ? body : HttpResponse.BodySubscribers.replacing(null));
         try {
-            HttpResponse<InputStream> resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
-            try (InputStream in = resp.body()) {
-                if (resp.statusCode() != 200) {
-                    throw GlimpseException.invalid("image_fetch_failed", param, "fetching the image returned HTTP " + resp.statusCode());
-                }
-                long cap = Math.min(maxBytes, remote.maxBytes());
-                ByteArrayOutputStream out = new ByteArrayOutputStream();
-                byte[] buf = new byte[1 << 16];
-                int n;
-                while ((n = in.read(buf)) > 0) {
-                    out.write(buf, 0, n);
-                    if (out.size() > cap) throw GlimpseException.tooLarge("image_too_large", param, "remote image exceeds " + cap + " bytes");
-                }
-                return out.toByteArray();
+            HttpResponse<byte[]> resp = pending.get(remote.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            if (resp.statusCode() != 200) {
+                throw GlimpseException.invalid("image_fetch_failed", param, "fetching the image returned HTTP " + resp.statusCode());
             }
-        } catch (IOException e) {
-            throw GlimpseException.invalid("image_fetch_failed", param, "could not fetch the image: " + e.getMessage());
+            return resp.body();
+        } catch (TimeoutException e) {
+            body.abort();
+            pending.cancel(true);
+            throw GlimpseException.invalid("image_fetch_failed", param, "the image did not arrive within " + remote.timeout());
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            while ((cause instanceof java.util.concurrent.CompletionException || cause instanceof IOException)
+                    && cause.getCause() != null && !(cause instanceof TooLarge)) {
+                cause = cause.getCause();
+            }
+            if (cause instanceof TooLarge) {
+                throw GlimpseException.tooLarge("image_too_large", param, "remote image exceeds " + cap + " bytes");
+            }
+            throw GlimpseException.invalid("image_fetch_failed", param, "could not fetch the image: " + cause);
         } catch (InterruptedException e) {
+            body.abort();
+            pending.cancel(true);
             Thread.currentThread().interrupt();
             throw GlimpseException.invalid("image_fetch_failed", param, "interrupted while fetching the image");
+        }
+    }
+
+    /** Thrown inside the body subscriber when the body passes the cap. */
+    private static final class TooLarge extends IOException {
+        TooLarge() {
+            super("body over the cap", null);
+        }
+    }
+
+    /** Collects a response body up to {@code cap} bytes; one more and it cancels the download. */
+    private static final class CappedBody implements HttpResponse.BodySubscriber<byte[]> {
+        private final long cap;
+        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        private final CompletableFuture<byte[]> result = new CompletableFuture<>();
+        private volatile Flow.Subscription subscription;
+
+        CappedBody(long cap) {
+            this.cap = cap;
+        }
+
+        @Override
+        public CompletionStage<byte[]> getBody() {
+            return result;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            s.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> items) {
+            if (result.isDone()) return;
+            for (ByteBuffer b : items) {
+                byte[] chunk = new byte[b.remaining()];
+                b.get(chunk);
+                out.write(chunk, 0, chunk.length);
+            }
+            if (out.size() > cap) {
+                abort();
+                result.completeExceptionally(new TooLarge());
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            result.completeExceptionally(t);
+        }
+
+        @Override
+        public void onComplete() {
+            result.complete(out.toByteArray());
+        }
+
+        void abort() {
+            Flow.Subscription s = subscription;
+            if (s != null) s.cancel();
         }
     }
 

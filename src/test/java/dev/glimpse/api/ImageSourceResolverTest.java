@@ -148,4 +148,54 @@ class ImageSourceResolverTest {
             server.stop(0);
         }
     }
+    /** The download after the address check (which refuses this loopback server): deadline, cap and status. */
+    @Test
+    void downloadHasOneDeadlineOverTheBodyAndACap() throws Exception {
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+        server.createContext("/trickle", ex -> {
+            ex.sendResponseHeaders(200, 0);   // chunked: one byte every 100 ms for 20 s
+            try (var body = ex.getResponseBody()) {
+                for (int i = 0; i < 200; i++) {
+                    body.write(7);
+                    body.flush();
+                    Thread.sleep(100);
+                }
+            } catch (Exception ignored) {
+                // the client gave up
+            }
+        });
+        server.createContext("/big", ex -> {
+            byte[] body = new byte[5000];
+            ex.sendResponseHeaders(200, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        server.createContext("/ok", ex -> {
+            byte[] body = {1, 2, 3};
+            ex.sendResponseHeaders(200, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        server.createContext("/missing", ex -> {
+            ex.sendResponseHeaders(404, -1);
+            ex.close();
+        });
+        server.start();
+        try {
+            String base = "http://127.0.0.1:" + server.getAddress().getPort();
+            ImageSourceResolver r = resolver(true);   // timeout 2 s, cap MAX = 1000 bytes
+            assertArrayEquals(new byte[]{1, 2, 3}, r.download(URI.create(base + "/ok"), PARAM));
+            long t0 = System.nanoTime();
+            GlimpseException slow = fails(400, "image_fetch_failed", () -> r.download(URI.create(base + "/trickle"), PARAM));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            assertTrue(seconds < 10, "gave up after " + seconds + " s, not when the 20 s trickle ended");
+            assertTrue(slow.getMessage().contains("did not arrive"), slow.getMessage());
+            fails(413, "image_too_large", () -> r.download(URI.create(base + "/big"), PARAM));
+            GlimpseException missing = fails(400, "image_fetch_failed", () -> r.download(URI.create(base + "/missing"), PARAM));
+            assertTrue(missing.getMessage().contains("404"), missing.getMessage());
+        } finally {
+            server.stop(0);
+        }
+    }
 }

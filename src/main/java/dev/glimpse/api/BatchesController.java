@@ -56,9 +56,7 @@ public class BatchesController {
             throw GlimpseException.invalid("invalid_value", "completion_window", "completion_window must be '24h'");
         }
         JsonNode metadata = body.get("metadata");
-        if (metadata != null && !metadata.isNull() && (!metadata.isObject() || metadata.size() > 16)) {
-            throw GlimpseException.invalid("invalid_value", "metadata", "metadata must be an object of at most 16 string pairs");
-        }
+        if (metadata != null && !metadata.isNull()) checkMetadata(metadata);
         StoredFile input = store.file(fileId).orElseThrow(() ->
                 GlimpseException.notFound("file_not_found", "input_file_id", "no file with id '" + fileId + "'"));
         if (!input.purpose().equals("batch") || !input.kind().equals("upload")) {
@@ -141,5 +139,16 @@ public class BatchesController {
             throw GlimpseException.invalid("missing_field", field, "'" + field + "' is required");
         }
         return v.asText();
+    }
+
+    /** OpenAI's metadata rules: at most 16 pairs, string keys up to 64 characters and string values up to 512. */
+    static void checkMetadata(JsonNode metadata) {
+        String rule = "metadata must be an object of at most 16 pairs of strings (keys up to 64 characters, values up to 512)";
+        if (!metadata.isObject() || metadata.size() > 16) throw GlimpseException.invalid("invalid_value", "metadata", rule);
+        metadata.fields().forEachRemaining(e -> {
+            if (e.getKey().length() > 64 || !e.getValue().isTextual() || e.getValue().asText().length() > 512) {
+                throw GlimpseException.invalid("invalid_value", "metadata." + e.getKey().substring(0, Math.min(64, e.getKey().length())), rule);
+            }
+        });
     }
 }

@@ -80,7 +80,7 @@ public class CaptionJobsController {
             checkZip(f);
             source.put("type", "zip").put("file_id", f.id());
         }
-        return create(source, body.get("model"), body.get("prompt"), body.get("max_tokens"));
+        return insert(source, fields(body.get("model"), body.get("prompt"), body.get("max_tokens")));
     }
 
     /** Multipart variant: a zip in the 'file' part, the other fields as form fields. */
@@ -93,8 +93,6 @@ public class CaptionJobsController {
         try (InputStream in = file.getInputStream()) {
             if (!CaptionKind.isZip(in)) throw GlimpseException.invalid("invalid_zip", "file", "the upload is not a zip archive");
         }
-        StoredFile f = files.save(file, "caption_source");
-        ObjectNode source = json.createObjectNode().put("type", "zip").put("file_id", f.id());
         JsonNode mt = null;
         if (maxTokens != null) {
             try {
@@ -103,11 +101,17 @@ public class CaptionJobsController {
                 throw GlimpseException.invalid("invalid_type", "max_tokens", "max_tokens must be an integer");
             }
         }
-        return create(source, model == null ? null : json.getNodeFactory().textNode(model),
+        // every field is checked before the upload is stored, so a rejected request leaves no file behind
+        Fields fields = fields(model == null ? null : json.getNodeFactory().textNode(model),
                 prompt == null ? null : json.getNodeFactory().textNode(prompt), mt);
+        StoredFile f = files.save(file, "caption_source");
+        return insert(json.createObjectNode().put("type", "zip").put("file_id", f.id()), fields);
     }
 
-    private ObjectNode create(ObjectNode source, JsonNode model, JsonNode prompt, JsonNode maxTokens) {
+    /** The job's settings after validation: the prompt and max_tokens it will caption with. */
+    private record Fields(String prompt, int maxTokens) {}
+
+    private Fields fields(JsonNode model, JsonNode prompt, JsonNode maxTokens) {
         String name = served.card().name();
         if (model != null && !model.isNull() && !model.asText().equals(name)) {
             throw GlimpseException.notFound("model_not_found", "model", "model '" + model.asText() + "' does not exist; available: [" + name + "]");
@@ -129,9 +133,14 @@ public class CaptionJobsController {
             }
             mt = maxTokens.asInt();
         }
+        return new Fields(p, mt);
+    }
+
+    private ObjectNode insert(ObjectNode source, Fields fields) {
+        String name = served.card().name();
         ObjectNode spec = json.createObjectNode();
         spec.set("source", source);
-        spec.put("prompt", p).put("max_tokens", mt);
+        spec.put("prompt", fields.prompt()).put("max_tokens", fields.maxTokens());
         String id = FileStore.newId("capjob_");
         store.insertJob(Job.create(id, Job.CAPTION, name, spec.toString(), System.currentTimeMillis() / 1000));
         runner.wake();

@@ -31,6 +31,8 @@ import java.util.List;
 public class FilesController {
 
     static final List<String> PURPOSES = List.of("batch", "caption_source");
+    /** OpenAI's bound (and default) for one page of GET /v1/files. */
+    static final int MAX_LIST_LIMIT = 10_000;
 
     private final JobStore store;
     private final FileStore files;
@@ -70,12 +72,32 @@ public class FilesController {
         return f;
     }
 
+    /** OpenAI's cursor page: newest first by default, {@code after} a file id, {@code has_more} for the next page. */
     @GetMapping("/v1/files")
     public ObjectNode list(@RequestParam(value = "purpose", required = false) String purpose,
-                           @RequestParam(value = "limit", defaultValue = "100") int limit) {
+                           @RequestParam(value = "limit", defaultValue = "10000") int limit,
+                           @RequestParam(value = "after", required = false) String after,
+                           @RequestParam(value = "order", defaultValue = "desc") String order) {
+        if (limit < 1 || limit > MAX_LIST_LIMIT) {
+            throw GlimpseException.invalid("invalid_value", "limit", "limit must be in 1.." + MAX_LIST_LIMIT);
+        }
+        if (!order.equals("asc") && !order.equals("desc")) {
+            throw GlimpseException.invalid("invalid_value", "order", "order must be 'asc' or 'desc'");
+        }
+        StoredFile cursor = after == null ? null : store.file(after).orElseThrow(() ->
+                GlimpseException.invalid("invalid_value", "after", "no file with id '" + after + "' to page after"));
+        List<StoredFile> page = store.files(purpose, cursor, limit + 1, order.equals("asc")); // one more: is there a next page
+        List<StoredFile> shown = page.size() > limit ? page.subList(0, limit) : page;
         ObjectNode root = json.createObjectNode().put("object", "list");
         ArrayNode data = root.putArray("data");
-        for (StoredFile f : store.files(purpose, Math.max(1, Math.min(limit, 10_000)))) data.add(fileJson(f));
+        shown.forEach(f -> data.add(fileJson(f)));
+        if (shown.isEmpty()) {
+            root.putNull("first_id");
+            root.putNull("last_id");
+        } else {
+            root.put("first_id", shown.get(0).id()).put("last_id", shown.get(shown.size() - 1).id());
+        }
+        root.put("has_more", page.size() > limit);
         return root;
     }
 

@@ -63,6 +63,10 @@ final class JobEndpoints {
         if (limit < 1 || limit > MAX_LIMIT) {
             throw GlimpseException.invalid("invalid_value", "limit", "limit must be in 1.." + MAX_LIMIT);
         }
+        if (after != null && store.job(after).isEmpty()) {
+            // the store would answer an empty page, which reads as "the list ends here"
+            throw GlimpseException.invalid("invalid_value", "after", "no job with id '" + after + "' to page after");
+        }
         List<Job> page = store.jobs(kind, after, limit + 1); // one more tells whether there is a next page
         ObjectNode root = json.createObjectNode().put("object", "list");
         ArrayNode data = root.putArray("data");

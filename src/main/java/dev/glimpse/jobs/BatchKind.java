@@ -25,6 +25,8 @@ import java.util.function.BooleanSupplier;
 public final class BatchKind implements JobKind {
 
     public static final String ENDPOINT = "/v1/chat/completions";
+    /** Longest custom_id accepted (OpenAI documents none; every output line repeats it). */
+    static final int MAX_CUSTOM_ID = 512;
 
     private final ChatService chats;
     private final FileStore files;
@@ -83,12 +85,16 @@ public final class BatchKind implements JobKind {
         return CompletableFuture.supplyAsync(() -> parse(job, item), prepare).thenCompose(line -> {
             if (line.failure != null) return CompletableFuture.completedFuture(line.failure);
             ChatService.Prepared p;
+            CompletableFuture<dev.glimpse.engine.GenerationResult> generated;
             try {
                 p = chats.prepare(line.body);
-            } catch (GlimpseException e) {
-                return CompletableFuture.completedFuture(requestError(job, item, line.customId, e));
+                generated = chats.generateInBackground(p, cancelled);   // may refuse at once (KV budget, queue full)
+            } catch (RuntimeException e) {
+                GlimpseException g = ChatService.unwrap(e);
+                if (g.status() == 429) throw g;  // engine full: the runner retries the line later
+                return CompletableFuture.completedFuture(requestError(job, item, line.customId, g));
             }
-            return chats.generateInBackground(p, cancelled).handle((r, e) -> {
+            return generated.handle((r, e) -> {
                 if (e == null && r.finishReason() == dev.glimpse.engine.FinishReason.CANCELLED) return Outcome.INTERRUPTED;
                 if (e == null) {
                     ObjectNode body = chats.completionJson(p, r);
@@ -122,14 +128,19 @@ public final class BatchKind implements JobKind {
         if (customId == null) {
             return lineError(job, item, null, "missing_custom_id", "line " + (item.idx() + 1) + " has no string custom_id");
         }
+        if (customId.length() > MAX_CUSTOM_ID) {
+            // echoed into every output line: a megabyte id must not make the result unstorable
+            return lineError(job, item, null, "invalid_custom_id", "line " + (item.idx() + 1) + ": custom_id is "
+                    + customId.length() + " characters; at most " + MAX_CUSTOM_ID);
+        }
         String method = req.path("method").asText("POST");
         if (!method.equals("POST")) {
-            return lineError(job, item, customId, "invalid_method", "method '" + method + "' is not supported; valid: [POST]");
+            return lineError(job, item, customId, "invalid_method", "method '" + clip(method) + "' is not supported; valid: [POST]");
         }
         String url = req.path("url").asText(null);
         String endpoint = spec.path("endpoint").asText();
         if (!endpoint.equals(url)) {
-            return lineError(job, item, customId, "invalid_url", "url '" + url + "' does not match the batch's endpoint "
+            return lineError(job, item, customId, "invalid_url", "url '" + clip(url) + "' does not match the batch's endpoint "
                     + endpoint + " (each line must name the batch's endpoint)");
         }
         JsonNode body = req.get("body");
@@ -144,7 +155,18 @@ public final class BatchKind implements JobKind {
 
     @Override
     public String failure(Job job, Item item, GlimpseException error) {
-        return requestError(job, item, null, error).result();
+        String customId;
+        try {
+            customId = parse(job, item).customId();   // re-read, so the client can still match the error to its line
+        } catch (RuntimeException e) {
+            customId = null;
+        }
+        return requestError(job, item, customId, error).result();
+    }
+
+    /** A client's value quoted in an error message, cut to a readable length. */
+    private static String clip(String value) {
+        return value == null || value.length() <= 100 ? value : value.substring(0, 100) + "...";
     }
 
     /** A line that is not a request at all: OpenAI reports these with response null and an error object. */

@@ -169,7 +169,7 @@ public final class JobRunner implements AutoCloseable {
                     if (cur.isPresent() && !store.claim(job.id(), owner, now(), LEASE_SECONDS)) {
                         // Another server took the job over (our lease ran out, e.g. after a long pause): stop touching it.
                         log.warn("job {}: claim lost to another server; stopping here", job.id());
-                        drain(inFlight, done);
+                        drain(job, kind, inFlight, done);
                         return;
                     }
                 }
@@ -180,7 +180,7 @@ public final class JobRunner implements AutoCloseable {
                 }
             }
             if (cancelled.get()) {
-                drain(inFlight, done);
+                drain(job, kind, inFlight, done);
                 store.addRunSeconds(job.id(), (System.nanoTime() - tick) / 1e9);
                 store.transition(job.id(), "cancelling", "cancelled", "finished_at", now());
                 return;
@@ -201,7 +201,7 @@ public final class JobRunner implements AutoCloseable {
                 submit(job, kind, next, cancelled, done);
             }
             if (stopping.get()) {
-                drain(inFlight, done);
+                drain(job, kind, inFlight, done);
                 return;
             }
             if (inFlight.isEmpty() && queue.isEmpty() && exhausted) {
@@ -228,8 +228,7 @@ public final class JobRunner implements AutoCloseable {
                     if (!cancelled.get() && !stopping.get()) queue.addFirst(d.item());   // not ours to drop: run it again
                 } else {
                     // A result that arrives after a cancel is still real work: keep it (OpenAI keeps completed requests).
-                    JobKind.Outcome o = d.outcome();
-                    finished.add(new JobStore.Finished(d.item().idx(), o.ok(), o.result(), o.tokens()));
+                    finished.add(storable(job, kind, d.item(), d.outcome()));
                 }
                 d = done.poll();
             }
@@ -247,16 +246,31 @@ public final class JobRunner implements AutoCloseable {
     }
 
     /** Waits for in-flight items to come back (they were told to stop), recording the ones that finished. */
-    private void drain(Map<Integer, Item> inFlight, BlockingQueue<Done> done) throws InterruptedException {
+    private void drain(Job job, JobKind kind, Map<Integer, Item> inFlight, BlockingQueue<Done> done) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!inFlight.isEmpty() && System.nanoTime() < deadline) {
             Done d = done.poll(100, TimeUnit.MILLISECONDS);
             if (d == null) continue;
             inFlight.remove(d.item().idx());
             if (d.error() == null && d.outcome() != null && d.outcome() != JobKind.Outcome.INTERRUPTED && d.outcome().ok()) {
-                store.finishItem(d.item().jobId(), d.item().idx(), true, d.outcome().result(), d.outcome().tokens(), now());
+                store.finishItems(d.item().jobId(), List.of(storable(job, kind, d.item(), d.outcome())), now());
             }
         }
+    }
+
+    /**
+     * The outcome as the store can hold it. A result line longer than the result column would make the whole commit
+     * fail, and the job would be retried and fail the same way for ever, holding up every job behind it: such an item
+     * is recorded as failed with a short error line instead.
+     */
+    private JobStore.Finished storable(Job job, JobKind kind, Item item, JobKind.Outcome o) {
+        if (o.result() == null || o.result().length() <= JobStore.MAX_RESULT_CHARS) {
+            return new JobStore.Finished(item.idx(), o.ok(), o.result(), o.tokens());
+        }
+        GlimpseException tooLong = GlimpseException.invalid("result_too_large", null, "the result of this request is "
+                + o.result().length() + " characters, more than a job stores per line (" + JobStore.MAX_RESULT_CHARS + ")");
+        log.warn("job {} item {}: {}", job.id(), item.idx(), tooLong.getMessage());
+        return new JobStore.Finished(item.idx(), false, kind.failure(job, item, tooLong), o.tokens());
     }
 
     private void finish(Job job, JobKind kind) {

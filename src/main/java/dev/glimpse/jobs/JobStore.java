@@ -45,9 +45,29 @@ public final class JobStore {
     }
 
     public List<StoredFile> files(String purpose, int limit) {
-        return purpose == null
-                ? jdbc.query("SELECT * FROM files ORDER BY created_at DESC, id DESC LIMIT ?", FILE, limit)
-                : jdbc.query("SELECT * FROM files WHERE purpose = ? ORDER BY created_at DESC, id DESC LIMIT ?", FILE, purpose, limit);
+        return files(purpose, null, limit, false);
+    }
+
+    /**
+     * Files newest first (same created_at: larger id first), or oldest first when {@code ascending}; with {@code after}
+     * (a file that exists), only those that come after it in that order.
+     */
+    public List<StoredFile> files(String purpose, StoredFile after, int limit, boolean ascending) {
+        StringBuilder sql = new StringBuilder("SELECT * FROM files WHERE 1 = 1");
+        List<Object> args = new java.util.ArrayList<>();
+        if (purpose != null) {
+            sql.append(" AND purpose = ?");
+            args.add(purpose);
+        }
+        String cmp = ascending ? ">" : "<";
+        if (after != null) {
+            sql.append(" AND (created_at ").append(cmp).append(" ? OR (created_at = ? AND id ").append(cmp).append(" ?))");
+            args.addAll(List.of(after.createdAt(), after.createdAt(), after.id()));
+        }
+        String dir = ascending ? "ASC" : "DESC";
+        sql.append(" ORDER BY created_at ").append(dir).append(", id ").append(dir).append(" LIMIT ?");
+        args.add(limit);
+        return jdbc.query(sql.toString(), FILE, args.toArray());
     }
 
     public boolean deleteFile(String id) {
@@ -102,10 +122,18 @@ public final class JobStore {
         return jdbc.update("UPDATE jobs SET status = ?" + set + " WHERE id = ? AND status = ?", to, id, from) == 1;
     }
 
-    /** Cancel request: any unfinished state -> cancelling. Returns the job as it is afterwards. */
+    /**
+     * Cancel request. A job still validating has nothing in flight, so it is cancelled at once (if the runner is
+     * listing its inputs right now, {@link #startWithItems} then finds it gone); one in progress or finalizing goes to
+     * cancelling and the runner that holds it finishes the cancel. Returns the job as it is afterwards.
+     */
     public Optional<Job> requestCancel(String id, long now) {
-        jdbc.update("UPDATE jobs SET status = 'cancelling', cancelling_at = ? WHERE id = ? "
-                + "AND status IN ('validating','in_progress','finalizing')", now, id);
+        int n = jdbc.update("UPDATE jobs SET status = 'cancelled', cancelling_at = ?, finished_at = ? WHERE id = ? "
+                + "AND status = 'validating'", now, now, id);
+        if (n == 0) {
+            jdbc.update("UPDATE jobs SET status = 'cancelling', cancelling_at = ? WHERE id = ? "
+                    + "AND status IN ('in_progress','finalizing')", now, id);
+        }
         return job(id);
     }
 
@@ -135,14 +163,14 @@ public final class JobStore {
      */
     public boolean startWithItems(String jobId, List<String> inputs, long now) {
         return Boolean.TRUE.equals(tx.execute(s -> {
-            Integer n = jdbc.queryForObject("SELECT COUNT(*) FROM jobs WHERE id = ? AND status = 'validating'", Integer.class, jobId);
-            if (n == null || n == 0) return false;
+            // the conditional update first: it locks the job row, so a cancel or delete cannot slip in between
+            int n = jdbc.update("UPDATE jobs SET status = 'in_progress', total = ?, completed = 0, failed = 0, tokens = 0, "
+                    + "started_at = ? WHERE id = ? AND status = 'validating'", inputs.size(), now, jobId);
+            if (n == 0) return false;
             jdbc.update("DELETE FROM job_items WHERE job_id = ?", jobId);
             List<Object[]> rows = new java.util.ArrayList<>(inputs.size());
             for (int i = 0; i < inputs.size(); i++) rows.add(new Object[] {jobId, i, inputs.get(i)});
             jdbc.batchUpdate("INSERT INTO job_items (job_id, idx, input) VALUES (?,?,?)", rows);
-            jdbc.update("UPDATE jobs SET status = 'in_progress', total = ?, completed = 0, failed = 0, tokens = 0, "
-                    + "started_at = ? WHERE id = ?", inputs.size(), now, jobId);
             return true;
         }));
     }
@@ -160,6 +188,9 @@ public final class JobStore {
     public boolean finishItem(String jobId, int idx, boolean ok, String result, int tokens, long now) {
         return Boolean.TRUE.equals(tx.execute(s -> finishItemInTx(jobId, idx, ok, result, tokens, now)));
     }
+
+    /** Capacity of job_items.result (VARCHAR(1000000) in V1__jobs.sql), in characters. */
+    public static final int MAX_RESULT_CHARS = 1_000_000;
 
     /** One finished item for {@link #finishItems}. */
     public record Finished(int idx, boolean ok, String result, int tokens) {}

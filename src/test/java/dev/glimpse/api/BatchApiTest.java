@@ -194,6 +194,10 @@ class BatchApiTest {
         api.error(api.postJson("/v1/batches", "{\"input_file_id\":\"" + fileId + "\",\"endpoint\":\"/v1/chat/completions\","
                 + "\"completion_window\":\"1h\"}"), 400, "invalid_value");
         api.error(api.postJson("/v1/batches", "{\"endpoint\":\"/v1/chat/completions\"}"), 400, "missing_field");
+        for (String metadata : List.of("{\"k\":\"" + "v".repeat(70_000) + "\"}", "{\"k\":3}", "[1]")) {
+            api.error(api.postJson("/v1/batches", "{\"input_file_id\":\"" + fileId + "\",\"endpoint\":\"/v1/chat/completions\","
+                    + "\"metadata\":" + metadata + "}"), 400, "invalid_value");
+        }
         api.error(api.postMultipart("/v1/files", Map.of("purpose", "fine-tune"), "x.jsonl", new byte[] {'{', '}'}), 400, "invalid_value");
         api.error(api.postMultipart("/v1/files", Map.of(), "x.jsonl", new byte[] {'{', '}'}), 400, "missing_field");
         api.error(api.postMultipart("/v1/files", Map.of("purpose", "batch"), null, null), 400, "missing_field");
@@ -216,5 +220,32 @@ class BatchApiTest {
         JsonNode del = api.ok(api.delete("/v1/files/" + id));
         assertTrue(del.get("deleted").asBoolean());
         api.error(api.get("/v1/files/" + id), 404, "file_not_found");
+    }
+
+    /** The OpenAI SDKs' auto-pagination follows last_id while has_more: it must walk every file once and stop. */
+    @Test
+    void fileListPagesWithACursorUntilHasMoreIsFalse() throws Exception {
+        java.util.Set<String> mine = new java.util.HashSet<>();
+        for (int i = 0; i < 3; i++) mine.add(upload(line("p" + i, "/v1/chat/completions", chatBody("Hi", null, 2)) + "\n"));
+        List<String> seen = new java.util.ArrayList<>();
+        String after = null;
+        for (int pages = 0; pages < 100; pages++) {
+            JsonNode page = api.ok(api.get("/v1/files?purpose=batch&limit=2" + (after == null ? "" : "&after=" + after)));
+            page.get("data").findValuesAsText("id").forEach(seen::add);
+            assertTrue(page.get("data").size() <= 2, page.toString());
+            if (!page.get("has_more").asBoolean()) break;
+            after = page.get("last_id").asText();
+        }
+        assertEquals(seen.size(), new java.util.HashSet<>(seen).size(), "no file twice: " + seen);
+        assertTrue(seen.containsAll(mine), seen + " should hold " + mine);
+        JsonNode asc = api.ok(api.get("/v1/files?purpose=batch&order=asc&limit=10000"));
+        List<String> ascending = asc.get("data").findValuesAsText("id");
+        List<String> reversed = new java.util.ArrayList<>(seen);
+        java.util.Collections.reverse(reversed);
+        assertEquals(reversed, ascending, "asc is the same list the other way round");
+        api.error(api.get("/v1/files?after=file-nope"), 400, "invalid_value");
+        api.error(api.get("/v1/files?limit=0"), 400, "invalid_value");
+        api.error(api.get("/v1/files?order=sideways"), 400, "invalid_value");
+        api.error(api.get("/v1/batches?after=batch_nope"), 400, "invalid_value");
     }
 }

@@ -197,6 +197,17 @@ class CaptionJobApiTest {
         api.error(api.postJson("/v1/caption-jobs", job(dir.toString(), 2).put("prompt", "").toString()), 400, "invalid_value");
         api.error(api.postJson("/v1/caption-jobs", "{\"source\":{\"file_id\":\"file-doesnotexist\"}}"), 404, "file_not_found");
         api.error(api.postMultipart("/v1/caption-jobs", Map.of(), "not.zip", "plain text".getBytes()), 400, "invalid_zip");
+        // a zip upload whose other fields are rejected leaves no stored file behind
+        int sources = api.ok(api.get("/v1/files?purpose=caption_source")).get("data").size();
+        ByteArrayOutputStream zip = new ByteArrayOutputStream();
+        try (ZipOutputStream z = new ZipOutputStream(zip)) {
+            z.putNextEntry(new ZipEntry("a.png"));
+            z.write(png(56, 56, Color.RED, 1));
+            z.closeEntry();
+        }
+        api.error(api.postMultipart("/v1/caption-jobs", Map.of("max_tokens", "0"), "a.zip", zip.toByteArray()), 400, "invalid_value");
+        api.error(api.postMultipart("/v1/caption-jobs", Map.of("model", "nope"), "a.zip", zip.toByteArray()), 404, "model_not_found");
+        assertEquals(sources, api.ok(api.get("/v1/files?purpose=caption_source")).get("data").size());
         api.error(api.get("/v1/caption-jobs/capjob_doesnotexist"), 404, "job_not_found");
         api.error(api.get("/v1/caption-jobs/capjob_doesnotexist/results"), 404, "job_not_found");
         api.error(api.postJson("/v1/caption-jobs/capjob_doesnotexist/cancel", ""), 404, "job_not_found");

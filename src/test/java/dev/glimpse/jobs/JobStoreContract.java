@@ -343,11 +343,18 @@ abstract class JobStoreContract {
         started("capjob_c", 1);
         store.transition("capjob_c", "in_progress", "completed", "finished_at", T0);
 
-        for (String id : List.of("capjob_v", "capjob_p", "capjob_f")) {
+        for (String id : List.of("capjob_p", "capjob_f")) {
             Job j = store.requestCancel(id, T0 + 20).orElseThrow();
             assertEquals("cancelling", j.status(), id);
             assertEquals(T0 + 20, j.cancellingAt(), id);
         }
+        // nothing runs before validation ends, so there is nothing to wait for: cancelled at once
+        Job v = store.requestCancel("capjob_v", T0 + 20).orElseThrow();
+        assertEquals("cancelled", v.status());
+        assertEquals(T0 + 20, v.cancellingAt());
+        assertEquals(T0 + 20, v.finishedAt());
+        assertFalse(store.startWithItems("capjob_v", List.of("a"), T0 + 21), "a runner still validating it finds it gone");
+        assertEquals("cancelled", store.job("capjob_v").orElseThrow().status());
         Job again = store.requestCancel("capjob_p", T0 + 30).orElseThrow();
         assertEquals(T0 + 20, again.cancellingAt(), "a second cancel keeps the first time");
 
@@ -426,6 +433,12 @@ abstract class JobStoreContract {
         assertEquals(List.of(d, c), store.files(null, 2));
         assertEquals(List.of(d, c, a), store.files("batch", 10));
         assertEquals(List.of(), store.files("nothing", 10));
+        // cursor pages, both orders (c and b share created_at: the id breaks the tie)
+        assertEquals(List.of(b, a), store.files(null, c, 10, false));
+        assertEquals(List.of(c), store.files(null, d, 1, false));
+        assertEquals(List.of(c, d), store.files(null, b, 10, true));
+        assertEquals(List.of(b, c, d), store.files(null, a, 10, true));
+        assertEquals(List.of(a), store.files("batch", c, 10, false));
 
         assertTrue(store.deleteFile("file-c"));
         assertFalse(store.deleteFile("file-c"));
@@ -469,7 +482,8 @@ abstract class JobStoreContract {
     @Test
     void unfinishedJobsOldestFirstAndOnlyUnfinishedStates() {
         // Oldest = created first (created_at in seconds ties and is deliberately out of order here).
-        newJob("capjob_x", Job.CAPTION, T0 + 5);                 // cancelling
+        started("capjob_x", 1);                                  // cancelling
+        jdbc.update("UPDATE jobs SET created_at = ? WHERE id = ?", T0 + 5, "capjob_x");
         store.requestCancel("capjob_x", T0);
         newJob("batch_f", Job.BATCH, T0 + 2);                    // finalizing
         store.transition("batch_f", "validating", "finalizing", "finalizing_at", T0);
@@ -480,9 +494,8 @@ abstract class JobStoreContract {
         store.transition("capjob_done", "validating", "completed", "finished_at", T0);
         newJob("capjob_failed", Job.CAPTION, T0);                // failed
         store.fail("capjob_failed", "boom", T0);
-        newJob("capjob_cancelled", Job.CAPTION, T0);             // cancelled
+        newJob("capjob_cancelled", Job.CAPTION, T0);             // cancelled (while validating: at once)
         store.requestCancel("capjob_cancelled", T0);
-        store.transition("capjob_cancelled", "cancelling", "cancelled", "finished_at", T0);
 
         assertEquals(List.of("capjob_x", "batch_f", "capjob_p", "capjob_v"), ids(store.unfinishedJobs()));
         assertEquals(List.of("cancelling", "finalizing", "in_progress", "validating"),

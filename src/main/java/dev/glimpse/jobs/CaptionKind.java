@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.error.GlimpseException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,6 +29,8 @@ import java.util.zip.ZipInputStream;
  * "prompt": "...", "max_tokens": 64}}
  */
 public final class CaptionKind implements JobKind {
+
+    private static final Logger log = LoggerFactory.getLogger(CaptionKind.class);
 
     private final Captioner captioner;
     private final FileStore files;
@@ -89,7 +93,8 @@ public final class CaptionKind implements JobKind {
     }
 
     /** Unpacks a zip into {@code dir} (emptied first); entries may not escape it, and sizes and counts are capped. */
-    private void unzip(String fileId, Path dir) throws IOException {
+    private void unzip(String fileId, Path into) throws IOException {
+        Path dir = into.toAbsolutePath().normalize();   // entries are compared to it normalised ("./data" would refuse all)
         deleteTree(dir);
         Files.createDirectories(dir);
         long total = 0;
@@ -127,6 +132,15 @@ public final class CaptionKind implements JobKind {
     /** Removes a job's working folder (unpacked zip); a folder source is never touched. */
     public void deleteWorkDir(String jobId) throws IOException {
         deleteTree(jobsDir.resolve(jobId));
+    }
+
+    @Override
+    public void discard(Job job) {
+        try {
+            deleteWorkDir(job.id());
+        } catch (IOException | RuntimeException e) {
+            log.warn("job {}: cannot remove its working folder: {}", job.id(), e.toString());
+        }
     }
 
     private static void deleteTree(Path dir) throws IOException {

@@ -29,6 +29,12 @@ public interface JobKind {
     default void finish(Job job) {}
 
     /**
+     * The job was cancelled or deleted while its inputs were being listed: drop whatever listing them left behind (the
+     * caption kind's unpacked zip). Must not throw.
+     */
+    default void discard(Job job) {}
+
+    /**
      * @param result JSON line for the job's output (ok) or error file
      * @param tokens completion tokens spent
      */

@@ -142,7 +142,7 @@ public final class JobRunner implements AutoCloseable {
             store.fail(job.id(), "cannot read the job's input: " + e.getMessage(), now());
             return;
         }
-        store.startWithItems(job.id(), inputs, now());
+        if (!store.startWithItems(job.id(), inputs, now())) kind.discard(job);
     }
 
     /** Keeps the job's pending items flowing through the engine until none is left, or the job is cancelled or deleted. */

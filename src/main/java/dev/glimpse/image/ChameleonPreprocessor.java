@@ -71,15 +71,17 @@ public record ChameleonPreprocessor(int resolution, boolean squash, double resca
     /** Decoded image (alpha already on white, {@link ImageDecoder.Alpha#TRUNCATE_FLOAT64}) -> pixel_values (3, R, R). */
     public float[] process(DecodedImage image) {
         int[] size = resizedSize(image.width(), image.height());
-        DecodedImage resized = PilResample.resize(image, size[0], size[1], PilResample.Filter.LANCZOS);
         int left = (size[0] - resolution) / 2;
         int top = (size[1] - resolution) / 2;
-        byte[] rgb = resized.rgb();
+        // only the centre crop is computed (bit-identical to resizing the whole image and cropping)
+        DecodedImage cropped = PilResample.resizeWindow(image, size[0], size[1], PilResample.Filter.LANCZOS, left, top,
+                resolution, resolution);
+        byte[] rgb = cropped.rgb();
         int plane = resolution * resolution;
         float[] out = new float[3 * plane];
         for (int y = 0; y < resolution; y++) {
             for (int x = 0; x < resolution; x++) {
-                int i = ((top + y) * resized.width() + left + x) * 3;
+                int i = (y * resolution + x) * 3;
                 for (int c = 0; c < 3; c++) {
                     float v = (float) ((rgb[i + c] & 0xFF) * rescaleFactor);
                     out[c * plane + y * resolution + x] = (v - mean[c]) / std[c];

@@ -22,7 +22,8 @@ package dev.glimpse.image;
  *       clipped to uint8 before the vertical pass.</li>
  *   <li>A pass is skipped when its dimension is unchanged; if both are, the image is returned as is (Pillow copies).</li>
  * </ul>
- * Only the whole-image box (0, 0, w, h) is supported, which is what {@code resize} uses when no box is given.
+ * Only the whole-image box (0, 0, w, h) is supported, which is what {@code resize} uses when no box is given; an output
+ * window ({@link #resizeWindow}) is computed on its own, as the same window of the whole resize.
  */
 public final class PilResample {
 
@@ -59,33 +60,48 @@ public final class PilResample {
 
     /** Returns a new image of newW x newH; {@code src} is not modified (it is returned as is when the size matches). */
     public static DecodedImage resize(DecodedImage src, int newW, int newH, Filter filter) {
+        return resizeWindow(src, newW, newH, filter, 0, 0, newW, newH);
+    }
+
+    /**
+     * The window [left, left + outW) x [top, top + outH) of {@code resize(src, newW, newH, filter)}, computed without the
+     * rest: every output pixel depends only on its own taps, so this is bit-identical to resizing and then cropping,
+     * at the cost of the window alone (Chameleon centre-crops a shortest-edge resize: a 16384 x 1 upload would otherwise
+     * be resized to 8388608 x 512 first).
+     */
+    public static DecodedImage resizeWindow(DecodedImage src, int newW, int newH, Filter filter, int left, int top, int outW,
+                                            int outH) {
         if (newW <= 0 || newH <= 0) {
             throw new IllegalArgumentException("target size must be positive, got " + newW + "x" + newH);
         }
+        if (outW <= 0 || outH <= 0 || left < 0 || top < 0 || left > newW - outW || top > newH - outH) {
+            throw new IllegalArgumentException("window " + outW + "x" + outH + " at (" + left + ", " + top + ") is not inside "
+                    + newW + "x" + newH);
+        }
         boolean horizontal = newW != src.width();
         boolean vertical = newH != src.height();
-        if (!horizontal && !vertical) {
+        boolean whole = left == 0 && top == 0 && outW == newW && outH == newH;
+        if (!horizontal && !vertical && whole) {
             return src;
         }
-        Coefficients vert = Coefficients.of(src.height(), newH, filter);
-        byte[] pixels = src.rgb();
-        int width = src.width();
-        int rowOffset = 0;
-        int rows = src.height();
-        if (horizontal) {
-            // Only rows [first, last) feed the vertical pass (all of them when it is skipped).
-            int first = vertical ? vert.min[0] : 0;
-            int last = vertical ? vert.min[newH - 1] + vert.count[newH - 1] : src.height();
-            pixels = horizontalPass(pixels, width, first, last - first, Coefficients.of(width, newW, filter));
-            width = newW;
-            rowOffset = first;
-            rows = last - first;
+        // Source rows [first, last) feed the output window (through the vertical taps, or one to one without that pass).
+        Coefficients vert = vertical ? Coefficients.of(src.height(), newH, filter, top, outH) : null;
+        int first = vertical ? vert.min[0] : top;
+        int last = vertical ? vert.min[outH - 1] + vert.count[outH - 1] : top + outH;
+        byte[] pixels = horizontal
+                ? horizontalPass(src.rgb(), src.width(), first, last - first, Coefficients.of(src.width(), newW, filter, left, outW))
+                : cropRows(src.rgb(), src.width(), first, last - first, left, outW);
+        if (vertical) pixels = verticalPass(pixels, outW, first, vert);
+        return new DecodedImage(outW, outH, pixels);
+    }
+
+    // in: (rows of the source, srcW, 3); returns rows [firstRow, firstRow + rows), columns [left, left + outW).
+    private static byte[] cropRows(byte[] in, int srcW, int firstRow, int rows, int left, int outW) {
+        byte[] out = new byte[rows * outW * 3];
+        for (int y = 0; y < rows; y++) {
+            System.arraycopy(in, ((firstRow + y) * srcW + left) * 3, out, y * outW * 3, outW * 3);
         }
-        if (vertical) {
-            pixels = verticalPass(pixels, width, rowOffset, vert);
-            rows = newH;
-        }
-        return new DecodedImage(width, rows, pixels);
+        return out;
     }
 
     // in: (rows of the source, srcW, 3); reads rows [firstRow, firstRow + rows). Returns (rows, out, 3).
@@ -180,16 +196,22 @@ public final class PilResample {
         }
 
         static Coefficients of(int inSize, int outSize, Filter filter) {
+            return of(inSize, outSize, filter, 0, outSize);
+        }
+
+        /** The taps of output indices [from, from + n) of a resize from inSize to outSize, at index 0..n-1. */
+        static Coefficients of(int inSize, int outSize, Filter filter, int from, int n) {
             double scale = (double) inSize / outSize; // Pillow: (double)(in1 - in0) / outSize with a float box
             double filterScale = Math.max(scale, 1.0);
             double support = filter.support * filterScale;
             int size = (int) Math.ceil(support) * 2 + 1;
-            int[] min = new int[outSize];
-            int[] count = new int[outSize];
-            int[] weights = new int[outSize * size];
+            int[] min = new int[n];
+            int[] count = new int[n];
+            int[] weights = new int[n * size];
             double[] k = new double[size];
             double ss = 1.0 / filterScale;
-            for (int xx = 0; xx < outSize; xx++) {
+            for (int i = 0; i < n; i++) {
+                int xx = from + i;
                 double center = (xx + 0.5) * scale;
                 int xmin = Math.max((int) (center - support + 0.5), 0);
                 int xmax = Math.min((int) (center + support + 0.5), inSize) - xmin;
@@ -202,11 +224,11 @@ public final class PilResample {
                 for (int x = 0; x < xmax; x++) {
                     double w = sum != 0.0 ? k[x] / sum : k[x];
                     // round half away from zero, then truncate, as Pillow's normalize_coeffs_8bpc
-                    weights[xx * size + x] = w < 0 ? (int) (-0.5 + w * (1 << PRECISION_BITS))
+                    weights[i * size + x] = w < 0 ? (int) (-0.5 + w * (1 << PRECISION_BITS))
                             : (int) (0.5 + w * (1 << PRECISION_BITS));
                 }
-                min[xx] = xmin;
-                count[xx] = xmax;
+                min[i] = xmin;
+                count[i] = xmax;
             }
             return new Coefficients(size, min, count, weights);
         }

@@ -43,6 +43,19 @@ class ChameleonPreprocessorTest {
     }
 
     @Test
+    void anExtremeAspectRatioCostsOnlyTheCrop() {
+        // 16384 x 1 at shortest edge 512 is a 8388608 x 512 resize: only its centre 512 x 512 is computed
+        ChameleonPreprocessor pre = new ChameleonPreprocessor(512, 0.0078, new float[] {0, 0, 0}, new float[] {1, 1, 1});
+        byte[] rgb = new byte[16384 * 3];
+        java.util.Arrays.fill(rgb, (byte) 100);
+        for (DecodedImage img : new DecodedImage[] {new DecodedImage(16384, 1, rgb), new DecodedImage(1, 16384, rgb)}) {
+            float[] px = pre.process(img);
+            assertEquals(3 * 512 * 512, px.length);
+            assertEquals((float) (100 * 0.0078), px[px.length / 2], 1e-6, "a flat image stays flat");
+        }
+    }
+
+    @Test
     void truncatedCompositingFollowsFloat64LikeHuggingFace() {
         // c = 0 under alpha 43: exactly 212, but (1 - 43/255.0) * 255 is 211.99999999999997 in float64, so HF's
         // truncation gives 211 where rounding (the Kimi-VL path) gives 212. 124 of the 65536 (c, a) pairs behave so.

@@ -110,4 +110,31 @@ class PilResampleTest {
     void rejectsEmptyTarget() {
         assertThrows(IllegalArgumentException.class, () -> PilResample.resize(TestImages.solid(2, 2, 0, 0, 0), 0, 1));
     }
+
+    /** A window of a resize is the same window of the whole resize, byte for byte, with and without skipped passes. */
+    @Test
+    void aWindowEqualsTheCropOfTheWholeResize() {
+        java.util.Random rnd = new java.util.Random(11);
+        int[][] cases = {{37, 5, 211, 28}, {5, 37, 28, 211}, {40, 30, 40, 90}, {40, 30, 17, 30}, {40, 30, 40, 30}, {64, 64, 9, 9}};
+        for (int[] c : cases) {
+            byte[] rgb = new byte[c[0] * c[1] * 3];
+            rnd.nextBytes(rgb);
+            DecodedImage src = new DecodedImage(c[0], c[1], rgb);
+            for (PilResample.Filter f : PilResample.Filter.values()) {
+                DecodedImage whole = PilResample.resize(src, c[2], c[3], f);
+                int w = Math.min(9, c[2]), h = Math.min(7, c[3]);
+                for (int[] at : new int[][] {{0, 0}, {c[2] - w, c[3] - h}, {(c[2] - w) / 2, (c[3] - h) / 2}}) {
+                    DecodedImage win = PilResample.resizeWindow(src, c[2], c[3], f, at[0], at[1], w, h);
+                    for (int y = 0; y < h; y++) {
+                        for (int x = 0; x < w * 3; x++) {
+                            assertEquals(whole.rgb()[((at[1] + y) * c[2] + at[0]) * 3 + x], win.rgb()[y * w * 3 + x],
+                                    java.util.Arrays.toString(c) + " " + f + " window at " + java.util.Arrays.toString(at));
+                        }
+                    }
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> PilResample.resizeWindow(TestImages.solid(4, 4, 0, 0, 0), 8, 8, PilResample.Filter.LANCZOS, 4, 0, 5, 5));
+    }
 }

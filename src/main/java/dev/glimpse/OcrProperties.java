@@ -20,10 +20,17 @@ import java.nio.file.Path;
  * @param minConfidence       default for the request's min_confidence
  * @param allowSpinning       let ONNX Runtime's threads spin-wait (only worth it on a machine with idle cores)
  * @param vlmMaxTokens        default max_tokens for engine=vlm
+ * @param maxConcurrent       ppocr requests run at once (0: one per core); the next waits up to 10 s, then gets 429, since
+ *                            each holds several copies of its image (a 40 MP upload is ~0.5 GB of heap and native memory)
  */
 @ConfigurationProperties("glimpse.ocr")
 public record OcrProperties(Path modelDir, @DefaultValue("960") int detLimitSideLen, @DefaultValue("max") String detLimitType,
                             @DefaultValue("0.3") double detThresh, @DefaultValue("0.5") double detBoxThresh,
                             @DefaultValue("2.0") double detUnclipRatio, @DefaultValue("false") boolean angleClassification,
                             @DefaultValue("0.5") double minConfidence, @DefaultValue("false") boolean allowSpinning,
-                            @DefaultValue("512") int vlmMaxTokens) {}
+                            @DefaultValue("512") int vlmMaxTokens, @DefaultValue("0") int maxConcurrent) {
+
+    public int concurrency() {
+        return maxConcurrent > 0 ? maxConcurrent : Runtime.getRuntime().availableProcessors();
+    }
+}

@@ -18,6 +18,7 @@ import dev.glimpse.image.ImageLimits;
 import dev.glimpse.ocr.OcrLine;
 import dev.glimpse.ocr.OcrResult;
 import dev.glimpse.ocr.OcrService;
+import dev.glimpse.ocr.PpOcrPipeline;
 import dev.glimpse.text.ChatMessage;
 import dev.glimpse.text.ImagePart;
 import dev.glimpse.text.TextPart;
@@ -57,6 +58,8 @@ public class OcrController {
     private final ImageLimits limits;
     private final ImageSourceResolver images;
     private final ObjectMapper json;
+    /** Bounds the ppocr requests in flight (their memory); engine=vlm goes through the engine's own queue instead. */
+    private final java.util.concurrent.Semaphore ppocrSlots;
 
     public OcrController(OcrService ocr, ServedModel served, GlimpseProperties glimpse, OcrProperties props, ObjectMapper json) {
         this.ocr = ocr;
@@ -66,6 +69,7 @@ public class OcrController {
         GlimpseProperties.Limits l = glimpse.limits();
         this.limits = new ImageLimits(l.maxImageBytes(), l.maxImagePixels(), l.maxImageSide());
         this.images = new ImageSourceResolver(glimpse.remoteImages(), l.maxImageBytes());
+        this.ppocrSlots = new java.util.concurrent.Semaphore(props.concurrency(), true);
     }
 
     /** Parsed request options. */
@@ -156,8 +160,20 @@ public class OcrController {
         return o.engine().equals("vlm") ? vlm(bytes, param, o) : ppocr(bytes, param, o);
     }
 
-    private ObjectNode ppocr(byte[] bytes, String param, Options o) {
+    private ObjectNode ppocr(byte[] bytes, String param, Options o) throws InterruptedException {
         var pipeline = ocr.pipeline(); // 503 with the install command when the models are missing
+        if (!ppocrSlots.tryAcquire(10, java.util.concurrent.TimeUnit.SECONDS)) {
+            throw GlimpseException.overloaded("all " + props.concurrency() + " OCR slots stayed busy for 10 s; retry shortly "
+                    + "(glimpse.ocr.max-concurrent)");
+        }
+        try {
+            return ppocr(pipeline, bytes, param, o);
+        } finally {
+            ppocrSlots.release();
+        }
+    }
+
+    private ObjectNode ppocr(PpOcrPipeline pipeline, byte[] bytes, String param, Options o) {
         long t0 = System.nanoTime();
         DecodedImage image;
         try {

@@ -60,6 +60,8 @@ public final class PpOcrPipeline implements AutoCloseable {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PpOcrPipeline.class);
 
     /** Recogniser input height (PP-OCRv4's rec_image_shape 3, 48, 320). */
+    /** Longest side of the detection input (PaddleOCR's max_side_limit). */
+    static final int DET_MAX_SIDE = 4000;
     static final int REC_HEIGHT = 48;
     /** Direction classifier input (cls_image_shape 3, 48, 192) and batch size. */
     static final int CLS_HEIGHT = 48;
@@ -345,7 +347,11 @@ public final class PpOcrPipeline implements AutoCloseable {
         }
     }
 
-    /** Detection input size for an h x w image: the limit rule, then each side rounded to a multiple of 32 (>= 32). */
+    /**
+     * Detection input size for an h x w image: the limit rule, then (as PaddleOCR's max_side_limit) the longest side at
+     * most {@link #DET_MAX_SIDE}, then each side rounded to a multiple of 32 (>= 32). Without the cap, limit type min would
+     * turn a 16384 x 1 strip into a 960 x 15 million network input.
+     */
     static int[] detSize(int h, int w, int limit, String limitType) {
         double ratio = 1.0;
         if (limitType.equals("max")) {
@@ -353,6 +359,7 @@ public final class PpOcrPipeline implements AutoCloseable {
         } else if (Math.min(h, w) < limit) {
             ratio = (double) limit / Math.min(h, w);
         }
+        if (Math.max(h, w) * ratio > DET_MAX_SIDE) ratio = (double) DET_MAX_SIDE / Math.max(h, w);
         int rh = (int) (h * ratio);
         int rw = (int) (w * ratio);
         rh = Math.max((int) Math.rint(rh / 32.0) * 32, 32);

@@ -63,6 +63,8 @@ class OcrPipelineTest {
         assertArrayEquals(new int[]{480, 960}, PpOcrPipeline.detSize(1000, 2000, 960, "max")); // scaled to 480 x 960
         assertArrayEquals(new int[]{32, 288}, PpOcrPipeline.detSize(20, 300, 960, "max"));      // never under 32; 300 / 32 rounds to 9
         assertArrayEquals(new int[]{736, 1472}, PpOcrPipeline.detSize(100, 200, 736, "min"));   // upscaled
+        assertArrayEquals(new int[]{32, 4000}, PpOcrPipeline.detSize(1, 16384, 960, "min"));    // long side capped at 4000
+        assertArrayEquals(new int[]{4000, 192}, PpOcrPipeline.detSize(4000, 200, 960, "min")); // 960/200 would give 19200
     }
 
     @Test

@@ -59,7 +59,7 @@ class OcrServiceTest {
                 new GlimpseProperties.EngineProps(16, 2048, 1 << 29, 1 << 28, Duration.ofMinutes(5)),
                 new GlimpseProperties.RemoteImages(false, 1 << 20, Duration.ofSeconds(10)),
                 new GlimpseProperties.Jobs(32, java.util.List.of(), "Describe the image.", 64, 1L << 31, 100_000, 50_000, ""));
-        OcrProperties ocr = new OcrProperties(dir, 960, "max", 0.3, 0.5, 2.0, false, 0.5, false, 512);
+        OcrProperties ocr = new OcrProperties(dir, 960, "max", 0.3, 0.5, 2.0, false, 0.5, false, 512, 0);
         MockMvc mvc = MockMvcBuilders.standaloneSetup(new OcrController(missing, null, glimpse, ocr, new ObjectMapper()))
                 .setControllerAdvice(new ApiErrorHandler()).build();
         byte[] photo = Files.readAllBytes(Path.of("src/test/resources/ocr/photo.jpg"));

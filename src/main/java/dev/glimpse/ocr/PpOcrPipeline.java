@@ -214,11 +214,13 @@ public final class PpOcrPipeline implements AutoCloseable {
      */
     public OcrResult run(DecodedImage image, double minConfidence, boolean angle) {
         long t0 = System.nanoTime();
-        Mat bgr = toBgr(image);
         int pad = padding(image.width(), image.height());
-        Mat padded = pad(bgr, pad);
+        Mat bgr = null;
+        Mat padded = null;
         List<Mat> crops = new ArrayList<>();
         try {
+            bgr = toBgr(image);
+            padded = pad(bgr, pad);
             List<DbPostProcess.Box> boxes = detect(padded);
             long t1 = System.nanoTime();
             for (DbPostProcess.Box b : boxes) crops.add(crop(padded, widen(b.quad(), options.cropMargin())));
@@ -272,8 +274,8 @@ public final class PpOcrPipeline implements AutoCloseable {
             timings.put("total_ms", ms(t4 - t0));
             return new OcrResult(List.copyOf(ordered), text.toString(), timings);
         } finally {
-            bgr.release();
-            padded.release();
+            if (bgr != null) bgr.release();
+            if (padded != null) padded.release();
             for (Mat m : crops) m.release();
         }
     }
@@ -291,24 +293,26 @@ public final class PpOcrPipeline implements AutoCloseable {
         return Math.max(8, Math.min(32, Math.min(w, h) / 2));
     }
 
-    /** The image with {@code pad} pixels on every side, filled with the median colour of its outermost pixels. */
+    /**
+     * The image with {@code pad} pixels on every side, filled with the median colour of its outermost pixels. Reads only
+     * the border (first and last rows, first and last columns), not the whole image.
+     */
     static Mat pad(Mat bgr, int pad) {
         int h = bgr.rows(), w = bgr.cols();
-        byte[] px = new byte[h * w * 3];
-        bgr.get(0, 0, px);
-        int n = 0;
         int[][] border = new int[3][2 * (w + h)];
-        for (int x = 0; x < w; x++) {
-            for (int y : new int[]{0, h - 1}) {
-                if (y == h - 1 && h == 1) continue;
-                for (int c = 0; c < 3; c++) border[c][n] = px[(y * w + x) * 3 + c] & 0xFF;
-                n++;
+        int n = 0;
+        byte[] row = new byte[w * 3];
+        for (int y : h == 1 ? new int[]{0} : new int[]{0, h - 1}) {
+            bgr.get(y, 0, row);
+            for (int x = 0; x < w; x++, n++) {
+                for (int c = 0; c < 3; c++) border[c][n] = row[x * 3 + c] & 0xFF;
             }
         }
+        byte[] px = new byte[3];
         for (int y = 1; y < h - 1; y++) {
-            for (int x : new int[]{0, w - 1}) {
-                if (x == w - 1 && w == 1) continue;
-                for (int c = 0; c < 3; c++) border[c][n] = px[(y * w + x) * 3 + c] & 0xFF;
+            for (int x : w == 1 ? new int[]{0} : new int[]{0, w - 1}) {
+                bgr.get(y, x, px);
+                for (int c = 0; c < 3; c++) border[c][n] = px[c] & 0xFF;
                 n++;
             }
         }
@@ -342,6 +346,9 @@ public final class PpOcrPipeline implements AutoCloseable {
             rgb.put(0, 0, image.rgb());
             Imgproc.cvtColor(rgb, bgr, Imgproc.COLOR_RGB2BGR);
             return bgr;
+        } catch (RuntimeException e) {
+            bgr.release();
+            throw e;
         } finally {
             rgb.release();
         }

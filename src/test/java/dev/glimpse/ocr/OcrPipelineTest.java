@@ -73,4 +73,36 @@ class OcrPipelineTest {
         assertEquals(15, PpOcrPipeline.padding(300, 30));
         assertEquals(32, PpOcrPipeline.padding(900, 420));
     }
+
+    /** The padding colour is the per-channel median of the outermost pixels, for thin images too. */
+    @Test
+    void padFillsWithTheBorderMedian() {
+        // 5 x 4 image: border pixels are 14, of which 9 are RGB (30, 20, 10) and 5 (the bottom row) grey 200; the centre
+        // (black) is not border
+        byte[] rgb = new byte[5 * 4 * 3];
+        for (int y = 0; y < 4; y++) {
+            for (int x = 0; x < 5; x++) {
+                boolean border = x == 0 || y == 0 || x == 4 || y == 3;
+                boolean grey = y == 3;
+                int[] c = !border ? new int[]{0, 0, 0} : grey ? new int[]{200, 200, 200} : new int[]{30, 20, 10};
+                for (int k = 0; k < 3; k++) rgb[(y * 5 + x) * 3 + k] = (byte) c[k];
+            }
+        }
+        for (DecodedImage img : List.of(new DecodedImage(5, 4, rgb), new DecodedImage(7, 1, java.util.Arrays.copyOf(rgb, 21)),
+                new DecodedImage(1, 7, java.util.Arrays.copyOf(rgb, 21)))) {
+            org.opencv.core.Mat bgr = PpOcrPipeline.toBgr(img);
+            org.opencv.core.Mat padded = PpOcrPipeline.pad(bgr, 2);
+            try {
+                assertEquals(img.height() + 4, padded.rows());
+                assertEquals(img.width() + 4, padded.cols());
+                byte[] corner = new byte[3];
+                padded.get(0, 0, corner);
+                // BGR of the median: RGB (30, 20, 10) wins 9 to 5 on the 5 x 4 image and 6 to 1 (black) on the 7-pixel strips
+                assertArrayEquals(new byte[]{10, 20, 30}, corner, img.width() + "x" + img.height());
+            } finally {
+                bgr.release();
+                padded.release();
+            }
+        }
+    }
 }

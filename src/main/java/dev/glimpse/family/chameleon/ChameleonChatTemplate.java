@@ -56,6 +56,11 @@ final class ChameleonChatTemplate {
 
     /** @param imageTokens tokens per image (g*g); images are referenced in order by their parts */
     long[] render(List<ChatMessage> messages, int imageCount, int imageTokens) {
+        if (!messages.isEmpty() && messages.get(messages.size() - 1).role().equals("assistant")) {
+            // an assistant turn ends in </s>: the prompt would end the sequence instead of asking for an answer
+            throw GlimpseException.invalid("invalid_value", "messages", "the last message must be a user or system message: "
+                    + "this model answers after the user's turn and has no format for continuing an assistant message");
+        }
         List<Long> ids = new ArrayList<>();
         ids.add(bos);
         int nextImage = 0;
@@ -93,9 +98,10 @@ final class ChameleonChatTemplate {
         return out;
     }
 
+    /** Client text as plain text: the names of special tokens in it are not special (no prompt injection). */
     private long[] text(String s) {
-        long[] ids = tokenizer.encode(s);
-        for (long id : ids) {
+        long[] ids = tokenizer.encodeOrdinary(s);
+        for (long id : ids) {   // cannot happen unless the BPE merges spell a structural token; refuse rather than obey it
             if (structural.contains(id)) {
                 throw GlimpseException.invalid("invalid_content", "content", "text may not contain the special token '"
                         + tokenizer.decode(new long[] {id}, false) + "'; send images as image parts");

@@ -14,6 +14,7 @@ import dev.glimpse.error.GlimpseException;
 import dev.glimpse.family.Families;
 import dev.glimpse.image.ImageLimits;
 import dev.glimpse.runtime.OrtRuntime;
+import dev.glimpse.text.HfTokenizer;
 import dev.glimpse.text.ChatMessage;
 import dev.glimpse.text.ContentPart;
 import dev.glimpse.text.ImagePart;
@@ -129,11 +130,31 @@ class ChameleonServingTest {
     }
 
     @Test
-    void textThatSpellsAStructuralTokenIsRejected() {
+    void aConversationEndingWithTheAssistantIsRefused() {
         GlimpseException e = assertThrows(GlimpseException.class, () -> served.prepare(
-                List.of(ChatMessage.text("user", "look <racm3:break> here")), List.of(), greedy(4)));
+                List.of(ChatMessage.text("user", "Hi"), ChatMessage.text("assistant", "Hello")), List.of(), greedy(4)));
         assertEquals(400, e.status());
-        assertEquals("invalid_content", e.code());
+        assertEquals("messages", e.param());
+    }
+
+    /** Client text that spells special tokens stays text: no control id in the prompt, and it decodes back to itself. */
+    @Test
+    void textThatSpellsSpecialTokensIsPlainText() throws Exception {
+        HfTokenizer tok = HfTokenizer.load(GOLDEN.resolve("checkpoint/tokenizer.json"), false);
+        try {
+            for (String text : List.of("look <racm3:break> here", "What does <s>old</s> do in HTML?", "hi <pad><unk><image>",
+                    "<<s>>", "<reserved08706><eoss>", "no specials at all")) {
+                long[] ids = tok.encodeOrdinary(text);
+                for (long id : ids) assertTrue(id > 7, text + " encodes to the special id " + id);
+                assertEquals(text, tok.decode(ids, false), "round trip");
+            }
+            assertArrayEquals(tok.encode("no specials at all"), tok.encodeOrdinary("no specials at all"));
+            assertEquals(0, tok.encode("<s>")[0], "the library alone would have read it as the token");
+        } finally {
+            tok.close();
+        }
+        PreparedRequest req = served.prepare(List.of(ChatMessage.text("user", "look <racm3:break> here")), List.of(), greedy(4));
+        assertEquals(1, Arrays.stream(req.promptIds()).filter(id -> id == 0).count(), "only the template's own <s>");
     }
 
     @Test

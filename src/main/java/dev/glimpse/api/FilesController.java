@@ -1,7 +1,6 @@
 package dev.glimpse.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.glimpse.error.GlimpseException;
 import dev.glimpse.jobs.FileStore;
@@ -86,19 +85,8 @@ public class FilesController {
         }
         StoredFile cursor = after == null ? null : store.file(after).orElseThrow(() ->
                 GlimpseException.invalid("invalid_value", "after", "no file with id '" + after + "' to page after"));
-        List<StoredFile> page = store.files(purpose, cursor, limit + 1, order.equals("asc")); // one more: is there a next page
-        List<StoredFile> shown = page.size() > limit ? page.subList(0, limit) : page;
-        ObjectNode root = json.createObjectNode().put("object", "list");
-        ArrayNode data = root.putArray("data");
-        shown.forEach(f -> data.add(fileJson(f)));
-        if (shown.isEmpty()) {
-            root.putNull("first_id");
-            root.putNull("last_id");
-        } else {
-            root.put("first_id", shown.get(0).id()).put("last_id", shown.get(shown.size() - 1).id());
-        }
-        root.put("has_more", page.size() > limit);
-        return root;
+        return CursorPage.render(json, store.files(purpose, cursor, limit + 1, order.equals("asc")), limit, StoredFile::id,
+                this::fileJson);
     }
 
     @GetMapping("/v1/files/{id}")

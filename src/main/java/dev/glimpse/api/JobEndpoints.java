@@ -1,14 +1,12 @@
 package dev.glimpse.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.glimpse.error.GlimpseException;
 import dev.glimpse.jobs.Job;
 import dev.glimpse.jobs.JobRunner;
 import dev.glimpse.jobs.JobStore;
 
-import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -67,18 +65,6 @@ final class JobEndpoints {
             // the store would answer an empty page, which reads as "the list ends here"
             throw GlimpseException.invalid("invalid_value", "after", "no job with id '" + after + "' to page after");
         }
-        List<Job> page = store.jobs(kind, after, limit + 1); // one more tells whether there is a next page
-        ObjectNode root = json.createObjectNode().put("object", "list");
-        ArrayNode data = root.putArray("data");
-        List<Job> shown = page.size() > limit ? page.subList(0, limit) : page;
-        shown.forEach(j -> data.add(render.apply(j)));
-        if (shown.isEmpty()) {
-            root.putNull("first_id");
-            root.putNull("last_id");
-        } else {
-            root.put("first_id", shown.get(0).id()).put("last_id", shown.get(shown.size() - 1).id());
-        }
-        root.put("has_more", page.size() > limit);
-        return root;
+        return CursorPage.render(json, store.jobs(kind, after, limit + 1), limit, Job::id, render);
     }
 }

@@ -29,8 +29,8 @@ public interface JobKind {
     default void finish(Job job) {}
 
     /**
-     * The job was cancelled or deleted while its inputs were being listed: drop whatever listing them left behind (the
-     * caption kind's unpacked zip). Must not throw.
+     * The job is gone (deleted, or cancelled while its inputs were being listed): drop the working files listing them
+     * left behind (the caption kind's unpacked zip). Must not throw.
      */
     default void discard(Job job) {}
 

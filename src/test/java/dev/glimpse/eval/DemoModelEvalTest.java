@@ -24,13 +24,14 @@ class DemoModelEvalTest {
     static final int STRIDE = 2;
 
     /**
-     * Per task: the accuracy this slice (every 2nd image: ~270 questions) must reach. The committed checkpoint (step 1400
-     * of the third run, see the model card) measured colour 20/38, count 40/43, count_kind 36/38, leftmost 23/41,
-     * ocr 23/40, shape 34/34, caption 6/38 here; the floors leave about two answers of slack. The issue's targets
-     * (95/95/90/85/85/85/60%) are met for shape and count_kind only, so the floors follow the measurement, not them.
+     * Per task: the accuracy this slice (every 2nd image: ~270 questions) must reach. The committed checkpoint (run kimi5,
+     * step 1100: the 5-layer decoder grown from the 3-layer one, see the model card) measured colour 36/38, count 42/43,
+     * count_kind 36/38, leftmost 36/41, ocr 23/40, shape 34/34, caption 11/38 here; the floors leave about two answers
+     * of slack. On the whole set the issue's targets are met for colour, shape, count and count_kind and missed for
+     * leftmost (one answer), ocr and caption, so the floors follow the measurement, not them.
      */
-    static final Map<String, Double> FLOORS = Map.of("colour", 0.47, "count", 0.88, "count_kind", 0.89, "leftmost", 0.51,
-            "ocr", 0.52, "shape", 0.94, "caption", 0.10);
+    static final Map<String, Double> FLOORS = Map.of("colour", 0.89, "count", 0.93, "count_kind", 0.89, "leftmost", 0.82,
+            "ocr", 0.52, "shape", 0.94, "caption", 0.23);
 
     @Test
     void theDemoModelAnswersHeldOutShapesWorldQuestions() {

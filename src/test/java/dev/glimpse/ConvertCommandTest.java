@@ -52,12 +52,19 @@ class ConvertCommandTest {
         assertEquals(Set.of(KimiVlDecoderGraph.INPUT_IDS), inputs(embed));
         assertEquals(Set.of(KimiVlDecoderGraph.INPUTS_EMBEDS), outputs(embed));
 
-        // The tiny checkpoint has 3 decoder layers, each with one latent KV cache in and out.
-        assertEquals(Set.of(KimiVlDecoderGraph.INPUTS_EMBEDS, KimiVlDecoderGraph.ATTENTION_MASK, KimiVlDecoderGraph.POSITION_IDS,
-                KimiVlDecoderGraph.NUM_LOGITS_TO_KEEP, KimiVlDecoderGraph.pastName(0), KimiVlDecoderGraph.pastName(1),
-                KimiVlDecoderGraph.pastName(2)), inputs(decoder));
-        assertEquals(Set.of(KimiVlDecoderGraph.LOGITS, KimiVlDecoderGraph.presentName(0), KimiVlDecoderGraph.presentName(1),
-                KimiVlDecoderGraph.presentName(2)), outputs(decoder));
+        // One latent KV cache in and out per decoder layer (5 in the bundled checkpoint).
+        int layers = new com.fasterxml.jackson.databind.ObjectMapper().readTree(Path.of(CKPT, "config.json").toFile())
+                .path("text_config").path("num_hidden_layers").asInt();
+        assertEquals(5, layers);
+        Set<String> decoderIn = new java.util.HashSet<>(Set.of(KimiVlDecoderGraph.INPUTS_EMBEDS, KimiVlDecoderGraph.ATTENTION_MASK,
+                KimiVlDecoderGraph.POSITION_IDS, KimiVlDecoderGraph.NUM_LOGITS_TO_KEEP));
+        Set<String> decoderOut = new java.util.HashSet<>(Set.of(KimiVlDecoderGraph.LOGITS));
+        for (int i = 0; i < layers; i++) {
+            decoderIn.add(KimiVlDecoderGraph.pastName(i));
+            decoderOut.add(KimiVlDecoderGraph.presentName(i));
+        }
+        assertEquals(decoderIn, inputs(decoder));
+        assertEquals(decoderOut, outputs(decoder));
     }
 
     @Test

@@ -695,6 +695,10 @@ def main():
             grown = grow_from(model, src["model"])
             if grown:
                 print(f"new decoder layers {grown} start as the identity", flush=True)
+            head = src.get("aux_head")   # a run's ckpt.pt carries the auxiliary head: keep it when its targets match
+            if head is not None and head["weight"].shape == aux_head.weight.shape:
+                aux_head.load_state_dict(head)
+                print("auxiliary head carried over", flush=True)
             wall = src.get("wall", 0.0)   # training time so far includes the run it starts from
             print(f"initialised from {a.init_from} (step {src.get('step')}, {wall / 60:.1f} min)", flush=True)
     if a.resume:

@@ -90,12 +90,12 @@ final class ChatRequestParser {
         }
         rejectUnsupported(body);
         ModelCard.DefaultSampling d = card.defaults();
-        double temperature = number(body, "temperature", d.temperature());
-        double topP = number(body, "top_p", d.topP());
-        int topK = integer(body, "top_k", d.topK());
+        double temperature = JsonFields.number(body, "temperature", d.temperature());
+        double topP = JsonFields.number(body, "top_p", d.topP());
+        int topK = JsonFields.integer(body, "top_k", d.topK());
         // max_completion_tokens (the current OpenAI name) wins over the deprecated max_tokens when both carry a value
-        String maxField = present(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-        int maxTokens = integer(body, maxField, d.maxTokens());
+        String maxField = JsonFields.present(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        int maxTokens = JsonFields.integer(body, maxField, d.maxTokens());
         Long seed = null;
         JsonNode s = body.get("seed");
         if (s != null && !s.isNull()) {
@@ -117,13 +117,13 @@ final class ChatRequestParser {
                 }
             } else throw GlimpseException.invalid("invalid_type", "stop", "stop must be a string or an array of strings");
         }
-        if (integer(body, "n", 1) != 1) throw GlimpseException.invalid("invalid_value", "n", "only n = 1 is supported");
-        boolean stream = bool(body, "stream");
+        if (JsonFields.integer(body, "n", 1) != 1) throw GlimpseException.invalid("invalid_value", "n", "only n = 1 is supported");
+        boolean stream = JsonFields.bool(body, "stream");
         JsonNode options = body.get("stream_options");
         if (options != null && !options.isNull() && !options.isObject()) {
             throw GlimpseException.invalid("invalid_type", "stream_options", "stream_options must be an object");
         }
-        boolean includeUsage = options != null && options.isObject() && bool(options, "include_usage");
+        boolean includeUsage = options != null && options.isObject() && JsonFields.bool(options, "include_usage");
         SamplingParams params = new SamplingParams(temperature, topP, topK, maxTokens, seed, stop);
         return new ParsedChat(model, messages, images, params, stream, includeUsage);
     }
@@ -134,10 +134,10 @@ final class ChatRequestParser {
      * Their neutral values (false, 0, empty, "text", "none") are accepted, since SDKs send those by default.
      */
     static void rejectUnsupported(JsonNode body) {
-        if (bool(body, "logprobs")) unsupportedField("logprobs", "log probabilities are not returned");
-        if (integer(body, "top_logprobs", 0) != 0) unsupportedField("top_logprobs", "log probabilities are not returned");
+        if (JsonFields.bool(body, "logprobs")) unsupportedField("logprobs", "log probabilities are not returned");
+        if (JsonFields.integer(body, "top_logprobs", 0) != 0) unsupportedField("top_logprobs", "log probabilities are not returned");
         for (String penalty : List.of("presence_penalty", "frequency_penalty")) {
-            if (number(body, penalty, 0.0) != 0.0) unsupportedField(penalty, "repetition penalties are not implemented");
+            if (JsonFields.number(body, penalty, 0.0) != 0.0) unsupportedField(penalty, "repetition penalties are not implemented");
         }
         for (String field : List.of("logit_bias", "tools", "functions")) {
             JsonNode v = body.get(field);
@@ -155,34 +155,5 @@ final class ChatRequestParser {
 
     private static void unsupportedField(String field, String why) {
         throw GlimpseException.invalid("unsupported_parameter", field, why);
-    }
-
-    private static boolean present(JsonNode body, String field) {
-        JsonNode v = body.get(field);
-        return v != null && !v.isNull();
-    }
-
-    private static boolean bool(JsonNode body, String field) {
-        JsonNode v = body.get(field);
-        if (v == null || v.isNull()) return false;
-        if (!v.isBoolean()) throw GlimpseException.invalid("invalid_type", field, field + " must be true or false");
-        return v.asBoolean();
-    }
-
-    /** An integer field that must fit an int: 2.5, "3" or 4294967296 are rejected rather than truncated. */
-    private static int integer(JsonNode body, String field, int dflt) {
-        JsonNode v = body.get(field);
-        if (v == null || v.isNull()) return dflt;
-        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw GlimpseException.invalid("invalid_type", field, field + " must be an integer (32-bit)");
-        }
-        return v.asInt();
-    }
-
-    private static double number(JsonNode body, String field, double dflt) {
-        JsonNode v = body.get(field);
-        if (v == null || v.isNull()) return dflt;
-        if (!v.isNumber()) throw GlimpseException.invalid("invalid_type", field, field + " must be a number");
-        return v.asDouble();
     }
 }

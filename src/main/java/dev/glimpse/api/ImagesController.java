@@ -74,8 +74,8 @@ public class ImagesController {
             throw GlimpseException.invalid("invalid_value", "size", "size must look like '512x512'");
         }
         ModelCard.ImageSampling defaults = served.card().imageDefaults();
-        double temperature = number(body, "temperature", defaults.temperature());
-        double topP = number(body, "top_p", defaults.topP());
+        double temperature = JsonFields.number(body, "temperature", defaults.temperature());
+        double topP = JsonFields.number(body, "top_p", defaults.topP());
         List<String> sizes = served.imageGenerator().sizes(); // 400 model_cannot_generate for models that do not draw
         if (size != null && !size.isNull() && !sizes.contains(size.asText())) {
             throw GlimpseException.invalid("invalid_value", "size", "size '" + size.asText() + "' is not one model " + model
@@ -96,12 +96,5 @@ public class ImagesController {
         ArrayNode data = out.putArray("data");
         for (byte[] png : pngs) data.addObject().put("b64_json", Base64.getEncoder().encodeToString(png));
         return out;
-    }
-
-    private static double number(JsonNode body, String field, double fallback) {
-        JsonNode v = body.get(field);
-        if (v == null || v.isNull()) return fallback;
-        if (!v.isNumber()) throw GlimpseException.invalid("invalid_type", field, field + " must be a number");
-        return v.asDouble();
     }
 }

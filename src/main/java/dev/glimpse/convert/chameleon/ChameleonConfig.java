@@ -53,12 +53,20 @@ public record ChameleonConfig(Text text, Vq vq) {
     }
 
     public static ChameleonConfig load(Path checkpointDir) {
-        JsonNode c;
+        return parse(readJson(checkpointDir));
+    }
+
+    /** The checkpoint's config.json as a tree (the family also reads its vocabulary_map from it). */
+    public static JsonNode readJson(Path checkpointDir) {
         try {
-            c = new ObjectMapper().readTree(checkpointDir.resolve("config.json").toFile());
+            return new ObjectMapper().readTree(checkpointDir.resolve("config.json").toFile());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + checkpointDir.resolve("config.json"), e);
         }
+    }
+
+    /** @param c config.json as read by {@link #readJson} */
+    public static ChameleonConfig parse(JsonNode c) {
         require("chameleon".equals(c.path("model_type").asText()), "config.json model_type must be 'chameleon', got '"
                 + c.path("model_type").asText() + "'");
         int heads = intField(c, "num_attention_heads");

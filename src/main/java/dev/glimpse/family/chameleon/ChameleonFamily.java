@@ -1,7 +1,6 @@
 package dev.glimpse.family.chameleon;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.card.ModelCard;
 import dev.glimpse.convert.chameleon.ChameleonConfig;
 import dev.glimpse.convert.chameleon.ChameleonConverter;
@@ -24,8 +23,6 @@ import dev.glimpse.text.ChatMessage;
 import dev.glimpse.text.HfTokenizer;
 import dev.glimpse.text.TokenBytes;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -51,8 +48,10 @@ public final class ChameleonFamily implements ModelFamily {
 
     public ChameleonFamily(ModelCard card, OrtRuntime runtime, Path graphCacheDir, VisionCache visionCache) {
         Path ckpt = card.checkpoint();
-        ChameleonConfig config = ChameleonConfig.load(ckpt);
-        this.vocab = ChameleonVocab.fromVocabularyMap(vocabularyMap(ckpt), config.text().vocabSize(), config.vq().numEmbeddings());
+        JsonNode configJson = ChameleonConfig.readJson(ckpt);   // read once: the config and the vocabulary map
+        ChameleonConfig config = ChameleonConfig.parse(configJson);
+        this.vocab = ChameleonVocab.fromVocabularyMap(configJson.path("vocabulary_map"), config.text().vocabSize(),
+                config.vq().numEmbeddings());
         this.preprocessor = ChameleonPreprocessor.load(ckpt);
         if (preprocessor.resolution() != config.vq().resolution()) {
             throw new IllegalArgumentException(ckpt + ": preprocessor resolution " + preprocessor.resolution()
@@ -78,14 +77,6 @@ public final class ChameleonFamily implements ModelFamily {
         long[] imageIds = vocab.imageTokenIds();
         this.textOnly = TokenConstraint.ban(imageIds);
         this.generator = model.canDraw() ? new Drawing(imageIds, config.text().vocabSize()) : null;
-    }
-
-    private static JsonNode vocabularyMap(Path ckpt) {
-        try {
-            return new ObjectMapper().readTree(ckpt.resolve("config.json").toFile()).path("vocabulary_map");
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + ckpt.resolve("config.json"), e);
-        }
     }
 
     boolean isImageToken(int id) {

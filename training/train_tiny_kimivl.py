@@ -252,14 +252,26 @@ def build_batch(items, tok, pack_to=512):
             "branch_item": branch_item, "img_order": img_order}
 
 
-def sample_item(seed, index, extreme_frac, rng):
+def sample_item(seed, index, extreme_frac, rng, p_text=0.5):
     r = random.Random(seed * 7919 + index)
     size = None
     if r.random() < extreme_frac:
         a, b = r.randint(56, 84), r.randint(336, 448)
         size = (a, b) if r.random() < 0.5 else (b, a)
-    sc = sw.scene(seed, index, size=size)
+    sc = sw.scene(seed, index, size=size, p_text=p_text)
     return sc, sw.questions(sc, rng)
+
+
+OCR_EXTRA_INDEX = 10_000_000   # index space of --ocr-extra images, apart from the regular ones (step * batch + i)
+
+
+def sample_word_item(seed, index, rng):
+    """A small ShapesWorld canvas (112..336 x 56..140, inside the spec's 56..448 sizes) that carries a word whenever one
+    fits, asked only the questions that read it (ocr, caption): many words per step for little vision compute (a
+    224x84 image is 96 patches, a 448x448 one 1024)."""
+    r = random.Random(seed * 7919 + OCR_EXTRA_INDEX + index)
+    sc = sw.scene(seed, OCR_EXTRA_INDEX + index, size=(r.randint(112, 336), r.randint(56, 140)), p_text=1.0)
+    return sc, [qa for qa in sw.questions(sc, rng) if qa[0] in ("ocr", "caption")]
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -400,6 +412,28 @@ def aux_loss(head, feats, scenes, batch):
     if out.shape[1] > AUX_OUT:
         loss = loss + F.cross_entropy(out[:, AUX_OUT:], order)
     return loss
+
+
+def word_loss(head, feats, scenes, batch):
+    """Word identity (index into words.txt) on every projected token whose cell the word's ink box touches
+    (--word-weight). The per-cell letter targets of aux_loss say which letters sit in a column but not the word they
+    spell; OCR stayed at chance over 4 runs with them alone (it read list words, but the wrong ones). This puts the whole
+    word's identity into each of its cells, where the decoder can copy it out."""
+    labs = []
+    for k, (gh, gw) in zip(batch["img_order"], batch["grids"]):
+        sc = scenes[k]
+        H, W = gh // 2, gw // 2
+        lab = torch.full((H, W), -100, dtype=torch.long)
+        if sc["word"]:
+            x0, y0, x1, y1 = sc["text_box"]
+            lab[y0 // CELL:(y1 - 1) // CELL + 1, x0 // CELL:(x1 - 1) // CELL + 1] = sw.WORDS.index(sc["word"])
+        labs.append(lab.flatten())
+    lab = torch.cat(labs)
+    on = lab >= 0
+    if not bool(on.any()):
+        return feats.sum() * 0.0, 0, 0
+    logits = head(feats[on])
+    return F.cross_entropy(logits, lab[on]), int((logits.argmax(-1) == lab[on]).sum()), int(on.sum())
 
 
 def exact_match(batch, logits, sel):
@@ -610,6 +644,12 @@ def main():
                     help="the dense loss also predicts each cell's left-to-right shape rank (leftmost, caption order)")
     ap.add_argument("--task-weights", default=None,
                     help="fixed answer-loss weights instead of the curriculum, e.g. colour=2,leftmost=2,shape=0.5")
+    ap.add_argument("--p-text", type=float, default=0.5,
+                    help="probability that a training image carries a word (the spec's and validation's: 0.5)")
+    ap.add_argument("--ocr-extra", type=int, default=0,
+                    help="extra small word images per step, asked ocr and caption only (see sample_word_item)")
+    ap.add_argument("--word-weight", type=float, default=0.0,
+                    help="weight of the word-identity loss on the word's image tokens (0: off; see word_loss)")
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--extreme-frac", type=float, default=0.15)
@@ -637,6 +677,9 @@ def main():
         a.aux_weight = saved.get("aux_weight", 0.0)  # runs from before the auxiliary loss had none
         a.aux_order = saved.get("aux_order", False)
         a.task_weights = saved.get("task_weights")
+        a.p_text = saved.get("p_text", 0.5)
+        a.ocr_extra = saved.get("ocr_extra", 0)
+        a.word_weight = saved.get("word_weight", 0.0)
     else:
         if os.path.exists(ckpt_path):
             raise SystemExit(f"{ckpt_path} exists: use --resume or a new --run")
@@ -680,8 +723,13 @@ def main():
         moe.gate.e_score_correction_bias.requires_grad_(False)
     n_params = sum(p.numel() for p in model.parameters())
     aux_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], AUX_OUT + (AUX_ORDER if a.aux_order else 0))
+    # training only, like aux_head; built only when used so that older runs' RNG streams are unchanged
+    word_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], len(sw.WORDS)) if a.word_weight > 0 else None
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() >= 2] + [aux_head.weight]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() < 2] + [aux_head.bias]
+    if word_head is not None:
+        decay.append(word_head.weight)
+        no_decay.append(word_head.bias)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     step, wall, best = 0, 0.0, -1.0
@@ -699,6 +747,9 @@ def main():
             if head is not None and head["weight"].shape == aux_head.weight.shape:
                 aux_head.load_state_dict(head)
                 print("auxiliary head carried over", flush=True)
+            if src.get("word_head") is not None and word_head is not None:
+                word_head.load_state_dict(src["word_head"])
+                print("word head carried over", flush=True)
             wall = src.get("wall", 0.0)   # training time so far includes the run it starts from
             print(f"initialised from {a.init_from} (step {src.get('step')}, {wall / 60:.1f} min)", flush=True)
     if a.resume:
@@ -706,6 +757,8 @@ def main():
         model.load_state_dict(ck["model"])
         if "aux_head" in ck:
             aux_head.load_state_dict(ck["aux_head"])
+        if word_head is not None and ck.get("word_head") is not None:
+            word_head.load_state_dict(ck["word_head"])
         opt.load_state_dict(ck["opt"])
         step, wall, best = ck["step"], ck["wall"], ck["best"]
         torch.set_rng_state(ck["torch_rng"])
@@ -718,7 +771,8 @@ def main():
     val = val_items(a.val_normal, a.val_extreme)
 
     def save_ckpt():
-        atomic_save({"model": model.state_dict(), "aux_head": aux_head.state_dict(), "opt": opt.state_dict(),
+        atomic_save({"model": model.state_dict(), "aux_head": aux_head.state_dict(),
+                     "word_head": word_head.state_dict() if word_head is not None else None, "opt": opt.state_dict(),
                      "step": step, "wall": wall, "best": best,
                      "torch_rng": torch.get_rng_state(), "py_rng": random.getstate()}, ckpt_path)
 
@@ -737,12 +791,17 @@ def main():
     model.train()
     last_ckpt = time.time()
     t_log, loss_acc, aux_acc, n_acc, calls = time.time(), 0.0, 0.0, 0, 0
+    word_acc = [0.0, 0, 0]   # loss sum, cells right, cells
     while step < a.steps:
         t_step = time.time()
         rng = random.Random(train_seed * 100_003 + step)
         items, scenes = [], []
         for i in range(a.batch):
-            sc, qas = sample_item(train_seed, step * a.batch + i, a.extreme_frac, rng)
+            sc, qas = sample_item(train_seed, step * a.batch + i, a.extreme_frac, rng, a.p_text)
+            items.append((sc["image"], qas))
+            scenes.append(sc)
+        for i in range(a.ocr_extra):
+            sc, qas = sample_word_item(train_seed, step * a.ocr_extra + i, rng)
             items.append((sc["image"], qas))
             scenes.append(sc)
         batch = build_batch(items, tok)
@@ -757,9 +816,14 @@ def main():
             la = aux_loss(aux_head, feats, scenes, batch)
             total = loss + a.aux_weight * la
             aux_acc += float(la)
+        if word_head is not None:
+            lw, right, cells = word_loss(word_head, feats, scenes, batch)
+            total = total + a.word_weight * lw
+            word_acc = [word_acc[0] + float(lw), word_acc[1] + right, word_acc[2] + cells]
         opt.zero_grad(set_to_none=True)
         total.backward()
-        gn = torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(aux_head.parameters()), 1.0)
+        gn = torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(aux_head.parameters())
+                                            + (list(word_head.parameters()) if word_head is not None else []), 1.0)
         opt.step()
         balance_update(model)
         set_record(model, False)
@@ -773,8 +837,11 @@ def main():
             log(a.run, {"event": "train", "step": step, "loss": round(loss_acc / n_acc, 4),
                         "aux_loss": round(aux_acc / n_acc, 4), "lr": round(lr, 6),
                         "gnorm": round(float(gn), 3), "steps_per_s": round(n_acc / dt, 3),
-                        "wall_min": round(wall / 60, 2)})
+                        "wall_min": round(wall / 60, 2),
+                        **({"word_loss": round(word_acc[0] / n_acc, 4),
+                            "word_cell_acc": round(word_acc[1] / max(1, word_acc[2]), 4)} if word_head is not None else {})})
             t_log, loss_acc, aux_acc, n_acc = time.time(), 0.0, 0.0, 0
+            word_acc = [0.0, 0, 0]
         if step % a.eval_every == 0 or step == a.steps:
             t0 = time.time()
             run_eval()

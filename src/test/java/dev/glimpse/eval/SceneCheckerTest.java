@@ -98,6 +98,14 @@ class SceneCheckerTest {
     }
 
     @Test
+    void theReadmeDrawingShowsWhatItsPromptAsked() throws Exception {
+        // the README and the model card show this picture as tiny-chameleon's answer to its prompt
+        Path png = Path.of("model-cards/tiny-chameleon/examples/red-circle-blue-square.png");
+        List<SceneChecker.Shape> found = SceneChecker.detect(ImageDecoder.decode(Files.readAllBytes(png), ImageLimits.DEFAULT));
+        assertTrue(SceneChecker.matches(found, SceneChecker.phrases("Draw a red circle and a blue square.")), "found " + found);
+    }
+
+    @Test
     void matchingNeedsEveryRequestedShapeAndNoOther() {
         SceneChecker.Shape red = new SceneChecker.Shape("red", "circle", 0, 0, 20, 20, 0.78);
         SceneChecker.Shape blue = new SceneChecker.Shape("blue", "square", 30, 0, 20, 20, 1.0);

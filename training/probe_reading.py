@@ -30,7 +30,7 @@ import train_tiny_kimivl as T  # noqa: E402
 from kimivl_reference import KimiVLForConditionalGeneration  # noqa: E402
 
 VAL_CANVAS_SEED = 4242    # held-out canvases (train_tiny_kimivl trains on 1000 + --seed)
-TRAIN_CANVAS_SEED = 99    # word-head training canvases; no tiny-kimi-vl run uses seed 99 - 1000
+TRAIN_CANVAS_SEED = 99    # word-head training canvases (training runs draw from seeds 1000 + --seed)
 
 
 def load(run):

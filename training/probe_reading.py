@@ -125,13 +125,13 @@ def slot_labels(scenes, grids):
     for sc, (gh, gw) in zip(scenes, grids):
         H, W = gh // 2, gw // 2
         lab = torch.full((H, W, LETTER_SLOTS), -100, dtype=torch.long)
-        if sc["word"]:
-            x0, y0, x1, y1 = sc["text_box"]
-            rows = slice(y0 // T.CELL, (y1 - 1) // T.CELL + 1)
+        word = T.word_cells(sc, W)
+        if word:
+            rows, _, letter_cols = word
             lab[rows] = NO_LETTER
             per_column = {}
-            for ch, x in zip(sc["word"], sw.letter_centres(sc)):
-                per_column.setdefault(min(W - 1, int(x) // T.CELL), []).append(ord(ch) - ord("a"))
+            for ch, col in letter_cols:
+                per_column.setdefault(col, []).append(ord(ch) - ord("a"))
             for col, letters_here in per_column.items():
                 for k, letter in enumerate(letters_here[:LETTER_SLOTS]):
                     lab[rows, col, k] = letter

@@ -358,6 +358,16 @@ def _covers(sh, x, y):
     return abs(x - cx) <= (y - y0) / max(1, y1 - y0) * r   # isosceles triangle, apex up
 
 
+def word_cells(sc, W):
+    """Where the word lies on the merged grid (W cells wide): (rows, cols) slices of the cells its ink box touches, and
+    each letter's column (the cell its horizontal centre falls in), in reading order. None without a word."""
+    if not sc["word"]:
+        return None
+    x0, y0, x1, y1 = sc["text_box"]
+    rows, cols = slice(y0 // CELL, (y1 - 1) // CELL + 1), slice(x0 // CELL, (x1 - 1) // CELL + 1)
+    return rows, cols, [(ch, min(W - 1, int(x) // CELL)) for ch, x in zip(sc["word"], sw.letter_centres(sc))]
+
+
 def aux_labels(sc, grid):
     """Per projected token of one image (row-major over the merged grid): colour, kind, text, centre, order (long),
     letters (26 float, -1 where not a text cell). order is the left-to-right rank of the shape under the cell (the
@@ -387,13 +397,13 @@ def aux_labels(sc, grid):
         kind[r, c] = sw.SHAPES.index(sh["kind"])
         order[r, c] = rank
         centre[r, c] = 1
-    if sc["word"]:
-        x0, y0, x1, y1 = sc["text_box"]
-        rows, cols = slice(y0 // CELL, (y1 - 1) // CELL + 1), slice(x0 // CELL, (x1 - 1) // CELL + 1)
+    word = word_cells(sc, W)
+    if word:
+        rows, cols, letter_cols = word
         text[rows, cols] = 1
         letters[rows, cols] = 0.0
-        for ch, x in zip(sc["word"], sw.letter_centres(sc)):
-            letters[rows, min(W - 1, int(x) // CELL), ord(ch) - ord("a")] = 1.0
+        for ch, col in letter_cols:
+            letters[rows, col, ord(ch) - ord("a")] = 1.0
     return (colour.flatten(), kind.flatten(), text.flatten(), centre.flatten(), order.flatten(),
             letters.reshape(H * W, AUX_LETTERS))
 
@@ -424,9 +434,9 @@ def word_loss(head, feats, scenes, batch):
         sc = scenes[k]
         H, W = gh // 2, gw // 2
         lab = torch.full((H, W), -100, dtype=torch.long)
-        if sc["word"]:
-            x0, y0, x1, y1 = sc["text_box"]
-            lab[y0 // CELL:(y1 - 1) // CELL + 1, x0 // CELL:(x1 - 1) // CELL + 1] = sw.WORDS.index(sc["word"])
+        word = word_cells(sc, W)
+        if word:
+            lab[word[0], word[1]] = sw.WORDS.index(sc["word"])
         labs.append(lab.flatten())
     lab = torch.cat(labs)
     on = lab >= 0

@@ -4,6 +4,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.glimpse.convert.chameleon.ChameleonConverter;
 import dev.glimpse.convert.chameleon.ChameleonDecoderGraph;
+import dev.glimpse.convert.kimivl.KimiVlConfig;
 import dev.glimpse.convert.kimivl.KimiVlConverter;
 import dev.glimpse.convert.kimivl.KimiVlDecoderGraph;
 import dev.glimpse.convert.kimivl.KimiVlVisionGraph;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -53,12 +55,11 @@ class ConvertCommandTest {
         assertEquals(Set.of(KimiVlDecoderGraph.INPUTS_EMBEDS), outputs(embed));
 
         // One latent KV cache in and out per decoder layer (5 in the bundled checkpoint).
-        int layers = new com.fasterxml.jackson.databind.ObjectMapper().readTree(Path.of(CKPT, "config.json").toFile())
-                .path("text_config").path("num_hidden_layers").asInt();
+        int layers = KimiVlConfig.load(Path.of(CKPT)).text().numLayers();
         assertEquals(5, layers);
-        Set<String> decoderIn = new java.util.HashSet<>(Set.of(KimiVlDecoderGraph.INPUTS_EMBEDS, KimiVlDecoderGraph.ATTENTION_MASK,
+        Set<String> decoderIn = new HashSet<>(Set.of(KimiVlDecoderGraph.INPUTS_EMBEDS, KimiVlDecoderGraph.ATTENTION_MASK,
                 KimiVlDecoderGraph.POSITION_IDS, KimiVlDecoderGraph.NUM_LOGITS_TO_KEEP));
-        Set<String> decoderOut = new java.util.HashSet<>(Set.of(KimiVlDecoderGraph.LOGITS));
+        Set<String> decoderOut = new HashSet<>(Set.of(KimiVlDecoderGraph.LOGITS));
         for (int i = 0; i < layers; i++) {
             decoderIn.add(KimiVlDecoderGraph.pastName(i));
             decoderOut.add(KimiVlDecoderGraph.presentName(i));

@@ -1,5 +1,6 @@
 """What both demo trainers share about a run folder: the learning-rate schedule, atomic checkpoint and JSON writes
-(a kill mid-write never leaves a torn file: write to .tmp, fsync, rename), and log.jsonl + stdout logging."""
+(a kill mid-write never leaves a torn file: write to .tmp, fsync, rename), log.jsonl + stdout logging, and the
+--task-weights option's parser."""
 import json
 import math
 import os
@@ -35,3 +36,14 @@ def log(run, rec):
     with open(os.path.join(run, "log.jsonl"), "a") as f:
         f.write(json.dumps(rec) + "\n")
     print(json.dumps(rec), flush=True)
+
+
+def parse_task_weights(spec, tasks):
+    """--task-weights text ("colour=2,shape=0.5") -> {task: weight}; names outside `tasks` stop the run."""
+    weights = {}
+    for part in spec.split(","):
+        task, _, w = part.partition("=")
+        if task.strip() not in tasks:
+            raise SystemExit(f"--task-weights: unknown task '{task.strip()}' (tasks: {', '.join(tasks)})")
+        weights[task.strip()] = float(w)
+    return weights

@@ -74,7 +74,8 @@ What it is
   shapesworld.questions) are trained at once as a tree: the image prefix once, one branch per question, each branch
   attending to the prefix and itself with positions continuing from the prefix end (== the single prompt, checked by
   --selftest). Understanding trees and drawings are packed apart (rows of similar length, little padding).
-  Task weights: colour, shape, count 2; count_kind, leftmost 1; ocr, caption 0.5 (per answer token).
+  Task weights: colour, shape, count 2; count_kind, leftmost 1; ocr, caption 0.5 (per answer token); --task-weights
+  changes the tasks it names.
   Loss = understanding CE + --gen-weight * drawing CE (plain CE over the whole vocabulary at every target) +
   --aux-weight (0.5) * an auxiliary per-code loss: a training-only linear head on the final hidden state of every image
   token of an understanding image predicts the colour and kind of the shape under that cell and whether a shape's
@@ -128,7 +129,7 @@ from chameleon_reference import (BOI, EOI, IMAGE_PLACEHOLDER, SEP, ChameleonForC
                                  ChameleonVQVAE, build_prompt_ids, code_to_name, pixels_to_uint8,
                                  preprocess_from_config, rotate_half)
 from make_tiny_chameleon import HEAD_SPECIALS, TAIL_SPECIALS  # noqa: E402
-from run_io import atomic_save, log, lr_at, write_json  # noqa: E402
+from run_io import atomic_save, log, lr_at, parse_task_weights, write_json  # noqa: E402
 
 VAL_SEED = 777_777        # in-training validation; never trained on
 EVAL_SEED = 424_242       # held-out eval set of the exported checkpoint; never trained on
@@ -1133,7 +1134,8 @@ def train_lm(a):
     print(f"params: LM {n_lm:,} trainable, {n_all:,} with the VQ; vocab {cfg['vocab_size']}", flush=True)
     model.train()
     model.model.vqmodel.eval()
-    task_w = torch.tensor([TASK_WEIGHTS[t] for t in sw.TASKS])
+    weights = {**TASK_WEIGHTS, **(parse_task_weights(a.task_weights, sw.TASKS) if a.task_weights else {})}
+    task_w = torch.tensor([weights[t] for t in sw.TASKS])
     und_val, gen_val = lm_val_set(a.val_normal, a.val_extreme, a.val_gen, a.gen_layout)
 
     def save_ckpt():
@@ -1264,7 +1266,7 @@ STAGE_KEYS = {
            "ckpt_minutes"),
     "lm": ("model", "seed", "steps", "und_batch", "gen_batch", "lr", "warmup", "wd", "extreme_frac", "gen_layout",
            "gen_weight", "aux_weight", "image_embed_init", "pack_to", "eval_every", "val_normal", "val_extreme",
-           "val_gen", "val_draw", "log_every", "ckpt_minutes", "vq_from", "init_from"),
+           "val_gen", "val_draw", "log_every", "ckpt_minutes", "vq_from", "init_from", "task_weights"),
 }
 
 
@@ -1300,6 +1302,8 @@ def main():
     ap.add_argument("--gen-batch", type=int, default=6, help="lm: drawing targets per step")
     ap.add_argument("--gen-weight", type=float, default=1.0)
     ap.add_argument("--aux-weight", type=float, default=0.5, help="lm: per-code auxiliary loss (0: off)")
+    ap.add_argument("--task-weights", default=None,
+                    help="lm: answer-loss weights of the tasks named, e.g. shape=4 (the others keep TASK_WEIGHTS)")
     ap.add_argument("--image-embed-init", choices=["codebook", "random"], default="codebook",
                     help="lm: image token rows of embed_tokens / lm_head from the codebook (init_image_embeddings)")
     ap.add_argument("--pack-to", type=int, default=0, help="lm: row length (0: the longest segment of the batch; "

@@ -49,7 +49,7 @@ import shapesworld as sw  # noqa: E402
 from kimivl_reference import (DeepseekV3MoE, KimiVLForConditionalGeneration, deinterleave,  # noqa: E402
                               preprocess_image, rotate_half)
 from make_tiny_kimivl import N_SPECIAL, PREPROCESSOR_CONFIG, special_tokens, tokenizer_config  # noqa: E402
-from run_io import atomic_save, log, lr_at, write_json  # noqa: E402
+from run_io import atomic_save, log, lr_at, parse_task_weights, write_json  # noqa: E402
 
 VAL_SEED = 777_777        # in-training validation images; never trained on
 EVAL_SEED = 424_242       # committed eval set (model-cards/tiny-kimi-vl/eval); never trained on
@@ -701,14 +701,7 @@ def main():
             f_dst.write(f_src.read())   # the same tokenizer as the weights it starts from
     train_seed = 1000 + a.seed
     assert train_seed not in HELD_OUT_SEEDS
-    fixed_weights = None
-    if a.task_weights:
-        fixed_weights = {}
-        for part in a.task_weights.split(","):
-            t, _, w = part.partition("=")
-            if t.strip() not in sw.TASKS:
-                raise SystemExit(f"--task-weights: unknown task '{t.strip()}' (tasks: {', '.join(sw.TASKS)})")
-            fixed_weights[t.strip()] = float(w)
+    fixed_weights = parse_task_weights(a.task_weights, sw.TASKS) if a.task_weights else None
 
     preset = MODEL_PRESETS[a.model]
     cfg = make_config(preset)

@@ -3,7 +3,6 @@
 
     /usr/bin/python3 training/probe_reading.py letters   --run R        # the auxiliary head's reading of text cells
     /usr/bin/python3 training/probe_reading.py word-head --run R [--unfrozen] [--steps 200] [--lr 3e-3] [--batch 32]
-    /usr/bin/python3 training/probe_reading.py letter-slots --run R [--steps 200] [--lr 1e-3] [--batch 32]
 
 letters: on 64 held-out canvases, how often the run's auxiliary head flags the word's cells right and which letters it
 names in them (precision / recall of the per-cell letter targets of train_tiny_kimivl.aux_labels).
@@ -11,15 +10,11 @@ word-head: trains a fresh word-identity head (train_tiny_kimivl.word_loss: the w
 the projected image tokens, the encoder frozen (a linear probe: is the word linearly there?) or trained with it
 (--unfrozen: can the encoder learn it from these images alone?), and prints held-out cell accuracy every 25 steps.
 Chance is 1/381.
-letter-slots: trains the encoder with a fresh head on ordered letter slots per cell (slot_labels) and prints held-out
-slot accuracy on the letters every 50 steps: can the encoder learn to see letters with a target that has one right
-class per slot?
+(The letter-slots experiment that followed, an encoder trained on ordered letters per cell, is now the reading
+pre-stage pretrain_reading.py, with its measured curve.)
 
 Measured on run kimi5's final weights (session 6, one thread): letters: text cells 98.1% right, letters precision 0.308
 recall 0.008; word-head: chance for 200 frozen steps (lr 3e-3) and 300 unfrozen ones (lr 1e-3), loss at ln 381.
-letter-slots (--lr 1e-3 --batch 32, two threads, 1.5 s per step): letters right in their slot 5% / 12% / 22% / 33% /
-49% / 57% / 58% at steps 0 / 200 / 400 / 600 / 800 / 1000 / 1150 (30 min; still rising when stopped; 84% of the
-word-row slots hold no letter).
 """
 import argparse
 import json
@@ -114,69 +109,9 @@ def word_head(run, unfrozen, steps, lr, batch):
                               "train_cell_acc": round(right / max(1, cells), 3)}), flush=True)
 
 
-LETTER_SLOTS = 4          # letters centred in one 28-px cell column, left to right (at cap height 12 up to ~4)
-NO_LETTER = 26
-
-
-def slot_labels(scenes, grids):
-    """(cells, LETTER_SLOTS) long: on the word's rows, the k-th letter centred in the cell's column (0..25) or
-    NO_LETTER; -100 off the word's rows and on images without a word."""
-    out = []
-    for sc, (gh, gw) in zip(scenes, grids):
-        H, W = gh // 2, gw // 2
-        lab = torch.full((H, W, LETTER_SLOTS), -100, dtype=torch.long)
-        word = T.word_cells(sc, W)
-        if word:
-            rows, _, letter_cols = word
-            lab[rows] = NO_LETTER
-            per_column = {}
-            for ch, col in letter_cols:
-                per_column.setdefault(col, []).append(ord(ch) - ord("a"))
-            for col, letters_here in per_column.items():
-                for k, letter in enumerate(letters_here[:LETTER_SLOTS]):
-                    lab[rows, col, k] = letter
-        out.append(lab.reshape(H * W, LETTER_SLOTS))
-    return torch.cat(out)
-
-
-def letter_slots(run, steps, lr, batch):
-    """Encoder + projector + a fresh head trained on ordered letter slots per cell (softmax over 26 letters + none per
-    slot): unlike the auxiliary head's letter bag (BCE, satisfied by naming no letter), every slot has one right class."""
-    cfg, _, model = load(run)
-    torch.manual_seed(0)
-    head = torch.nn.Linear(cfg["text_config"]["hidden_size"], LETTER_SLOTS * (NO_LETTER + 1))
-    params = list(head.parameters()) + list(model.vision_tower.parameters()) \
-        + list(model.multi_modal_projector.parameters())
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    vpix, vgrids, vscenes, _ = canvases(VAL_CANVAS_SEED, 0, 64)
-    vlab = slot_labels(vscenes, vgrids)
-    on = vlab >= 0
-    letter = on & (vlab != NO_LETTER)
-    t0 = time.time()
-    for step in range(steps + 1):
-        if step % 50 == 0:
-            model.eval()
-            with torch.no_grad():
-                pred = head(model.image_features(vpix, vgrids)).view(-1, LETTER_SLOTS, NO_LETTER + 1).argmax(-1)
-            model.train()
-            right = pred == vlab
-            print(json.dumps({"step": step, "slot_acc": round(float(right[on].float().mean()), 3),
-                              "letter_slot_acc": round(float(right[letter].float().mean()), 3),
-                              "no_letter_share": round(float((vlab[on] == NO_LETTER).float().mean()), 3),
-                              "s": round(time.time() - t0)}), flush=True)
-        if step == steps:
-            break
-        pix, grids, scenes, _ = canvases(TRAIN_CANVAS_SEED, step * batch, batch)
-        logits = head(model.image_features(pix, grids)).view(-1, NO_LETTER + 1)
-        loss = torch.nn.functional.cross_entropy(logits, slot_labels(scenes, grids).view(-1), ignore_index=-100)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["letters", "word-head", "letter-slots"])
+    ap.add_argument("what", choices=["letters", "word-head"])
     ap.add_argument("--run", required=True, help="a train_tiny_kimivl.py run folder (its ckpt.pt and config.json)")
     ap.add_argument("--unfrozen", action="store_true")
     ap.add_argument("--steps", type=int, default=200)
@@ -187,10 +122,8 @@ def main():
     torch.set_num_threads(a.threads)
     if a.what == "letters":
         letters(a.run)
-    elif a.what == "word-head":
-        word_head(a.run, a.unfrozen, a.steps, a.lr, a.batch)
     else:
-        letter_slots(a.run, a.steps, a.lr, a.batch)
+        word_head(a.run, a.unfrozen, a.steps, a.lr, a.batch)
 
 
 if __name__ == "__main__":

@@ -446,6 +446,47 @@ def word_loss(head, feats, scenes, batch):
     return F.cross_entropy(logits, lab[on]), int((logits.argmax(-1) == lab[on]).sum()), int(on.sum())
 
 
+LETTER_SLOTS = 4   # letters centred in one 28-px cell column, left to right (at cap height 12, up to ~4)
+NO_LETTER = 26
+
+
+def slot_labels(scenes, grids):
+    """(cells, LETTER_SLOTS) long over the images in order: on the word's rows, the k-th letter centred in the cell's
+    column (0..25) or NO_LETTER; -100 off the word's rows and on images without a word."""
+    out = []
+    for sc, (gh, gw) in zip(scenes, grids):
+        H, W = gh // 2, gw // 2
+        lab = torch.full((H, W, LETTER_SLOTS), -100, dtype=torch.long)
+        word = word_cells(sc, W)
+        if word:
+            rows, _, letter_cols = word
+            lab[rows] = NO_LETTER
+            per_column = {}
+            for ch, col in letter_cols:
+                per_column.setdefault(col, []).append(ord(ch) - ord("a"))
+            for col, letters_here in per_column.items():
+                for k, letter in enumerate(letters_here[:LETTER_SLOTS]):
+                    lab[rows, col, k] = letter
+        out.append(lab.reshape(H * W, LETTER_SLOTS))
+    return torch.cat(out)
+
+
+def slot_loss(head, feats, scenes, batch):
+    """Ordered letters per cell (--slot-weight; pretrain_reading.py's target): a softmax over 26 letters + none for
+    each of LETTER_SLOTS slots on the word's rows. Unlike aux_loss's letter bag (BCE, satisfied by naming no letter:
+    recall 0.008 after five runs), every slot has one right class. Returns (loss, letters right, letters)."""
+    lab = slot_labels([scenes[k] for k in batch["img_order"]], batch["grids"])
+    on = (lab >= 0).any(-1)
+    if not bool(on.any()):
+        return feats.sum() * 0.0, 0, 0
+    logits = head(feats[on]).view(-1, LETTER_SLOTS, NO_LETTER + 1)
+    gold = lab[on]
+    letter = (gold >= 0) & (gold != NO_LETTER)
+    right = int(((logits.argmax(-1) == gold) & letter).sum())
+    return F.cross_entropy(logits.reshape(-1, NO_LETTER + 1), gold.reshape(-1), ignore_index=-100), right, \
+        int(letter.sum())
+
+
 def exact_match(batch, logits, sel):
     """Per answer (row, branch): all argmax right. Returns list of (task, ok)."""
     ok_tok = (logits.argmax(-1) == batch["labels"][sel])
@@ -660,6 +701,8 @@ def main():
                     help="extra small word images per step, asked ocr and caption only (see sample_word_item)")
     ap.add_argument("--word-weight", type=float, default=0.0,
                     help="weight of the word-identity loss on the word's image tokens (0: off; see word_loss)")
+    ap.add_argument("--slot-weight", type=float, default=0.0,
+                    help="weight of the ordered-letter loss on the word's rows (0: off; see slot_loss)")
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--extreme-frac", type=float, default=0.15)
@@ -690,6 +733,7 @@ def main():
         a.p_text = saved.get("p_text", 0.5)
         a.ocr_extra = saved.get("ocr_extra", 0)
         a.word_weight = saved.get("word_weight", 0.0)
+        a.slot_weight = saved.get("slot_weight", 0.0)
     else:
         if os.path.exists(ckpt_path):
             raise SystemExit(f"{ckpt_path} exists: use --resume or a new --run")
@@ -728,11 +772,14 @@ def main():
     aux_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], AUX_OUT + (AUX_ORDER if a.aux_order else 0))
     # training only, like aux_head; built only when used so that older runs' RNG streams are unchanged
     word_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], len(sw.WORDS)) if a.word_weight > 0 else None
+    slot_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], LETTER_SLOTS * (NO_LETTER + 1)) \
+        if a.slot_weight > 0 else None
+    extra_heads = [h for h in (word_head, slot_head) if h is not None]
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() >= 2] + [aux_head.weight]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() < 2] + [aux_head.bias]
-    if word_head is not None:
-        decay.append(word_head.weight)
-        no_decay.append(word_head.bias)
+    for h in extra_heads:
+        decay.append(h.weight)
+        no_decay.append(h.bias)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     step, wall, best = 0, 0.0, -1.0
@@ -753,6 +800,9 @@ def main():
             if src.get("word_head") is not None and word_head is not None:
                 word_head.load_state_dict(src["word_head"])
                 print("word head carried over", flush=True)
+            if src.get("slot_head") is not None and slot_head is not None:
+                slot_head.load_state_dict(src["slot_head"])
+                print("letter-slot head carried over", flush=True)
             wall = src.get("wall", 0.0)   # training time so far includes the run it starts from
             print(f"initialised from {a.init_from} (step {src.get('step')}, {wall / 60:.1f} min)", flush=True)
     if a.resume:
@@ -762,6 +812,8 @@ def main():
             aux_head.load_state_dict(ck["aux_head"])
         if word_head is not None and ck.get("word_head") is not None:
             word_head.load_state_dict(ck["word_head"])
+        if slot_head is not None and ck.get("slot_head") is not None:
+            slot_head.load_state_dict(ck["slot_head"])
         opt.load_state_dict(ck["opt"])
         step, wall, best = ck["step"], ck["wall"], ck["best"]
         torch.set_rng_state(ck["torch_rng"])
@@ -775,7 +827,8 @@ def main():
 
     def save_ckpt():
         atomic_save({"model": model.state_dict(), "aux_head": aux_head.state_dict(),
-                     "word_head": word_head.state_dict() if word_head is not None else None, "opt": opt.state_dict(),
+                     "word_head": word_head.state_dict() if word_head is not None else None,
+                     "slot_head": slot_head.state_dict() if slot_head is not None else None, "opt": opt.state_dict(),
                      "step": step, "wall": wall, "best": best,
                      "torch_rng": torch.get_rng_state(), "py_rng": random.getstate()}, ckpt_path)
 
@@ -795,6 +848,7 @@ def main():
     last_ckpt = time.time()
     t_log, loss_acc, aux_acc, n_acc, calls = time.time(), 0.0, 0.0, 0, 0
     word_acc = [0.0, 0, 0]   # loss sum, cells right, cells
+    slot_acc = [0.0, 0, 0]   # loss sum, letters right, letters
     while step < a.steps:
         t_step = time.time()
         rng = random.Random(train_seed * 100_003 + step)
@@ -823,10 +877,14 @@ def main():
             lw, right, cells = word_loss(word_head, feats, scenes, batch)
             total = total + a.word_weight * lw
             word_acc = [word_acc[0] + float(lw), word_acc[1] + right, word_acc[2] + cells]
+        if slot_head is not None:
+            ls, right, n_letters = slot_loss(slot_head, feats, scenes, batch)
+            total = total + a.slot_weight * ls
+            slot_acc = [slot_acc[0] + float(ls), slot_acc[1] + right, slot_acc[2] + n_letters]
         opt.zero_grad(set_to_none=True)
         total.backward()
         gn = torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(aux_head.parameters())
-                                            + (list(word_head.parameters()) if word_head is not None else []), 1.0)
+                                            + [p for h in extra_heads for p in h.parameters()], 1.0)
         opt.step()
         balance_update(model)
         set_record(model, False)
@@ -842,9 +900,12 @@ def main():
                         "gnorm": round(float(gn), 3), "steps_per_s": round(n_acc / dt, 3),
                         "wall_min": round(wall / 60, 2),
                         **({"word_loss": round(word_acc[0] / n_acc, 4),
-                            "word_cell_acc": round(word_acc[1] / max(1, word_acc[2]), 4)} if word_head is not None else {})})
+                            "word_cell_acc": round(word_acc[1] / max(1, word_acc[2]), 4)} if word_head is not None else {}),
+                        **({"slot_loss": round(slot_acc[0] / n_acc, 4),
+                            "letter_slot_acc": round(slot_acc[1] / max(1, slot_acc[2]), 4)} if slot_head is not None else {})})
             t_log, loss_acc, aux_acc, n_acc = time.time(), 0.0, 0.0, 0
             word_acc = [0.0, 0, 0]
+            slot_acc = [0.0, 0, 0]
         if step % a.eval_every == 0 or step == a.steps:
             t0 = time.time()
             run_eval()

@@ -31,16 +31,16 @@ class DemoChameleonEvalTest {
 
     /**
      * Per task: the accuracy this slice (every 2nd image: ~270 questions) must reach. The committed checkpoint (run
-     * cham-lm3, step 800) measured colour 34/38, count 42/43, count_kind 29/38, leftmost 25/41, ocr 23/40, shape 29/34,
-     * caption 11/38 here; the floors leave about two answers of slack. Of the issue's understanding targets (colour 90%,
+     * cham-lm4, step 400) measured colour 35/38, count 41/43, count_kind 31/38, leftmost 29/41, ocr 23/40, shape 30/34,
+     * caption 9/38 here; the floors leave about two answers of slack. Of the issue's understanding targets (colour 90%,
      * shape 90%, count 85% on the whole set) colour and count are met and shape is not, so the floors follow the
      * measurement.
      */
-    static final Map<String, Double> FLOORS = Map.of("colour", 0.84, "count", 0.93, "count_kind", 0.71, "leftmost", 0.56,
-            "ocr", 0.52, "shape", 0.79, "caption", 0.23);
+    static final Map<String, Double> FLOORS = Map.of("colour", 0.86, "count", 0.90, "count_kind", 0.76, "leftmost", 0.65,
+            "ocr", 0.52, "shape", 0.82, "caption", 0.18);
 
-    /** The first 40 held-out prompts, seed 1, the card's image sampling (temperature 0.6, top_p 0.9): measured 40/40. */
-    static final double DRAWING_FLOOR = 0.925;
+    /** The first 40 held-out prompts, seed 1, the card's image sampling (temperature 0.6, top_p 0.9): measured 38/40. */
+    static final double DRAWING_FLOOR = 0.9;
 
     static ServedModel model;
 

@@ -16,6 +16,10 @@ shapes are), --keep ordinary ShapesWorld images per step are also scored by the 
 Measured first as an experiment (session 6, the slot head and encoder alone on kimi5's weights, --lr 1e-3 --batch 32,
 no --keep, two threads, 1.5 s per step): letters right in their slot 5% / 12% / 22% / 33% / 49% / 57% / 58% at steps
 0 / 200 / 400 / 600 / 800 / 1000 / 1150, still rising; 84% of the word-row slots hold no letter.
+Run read1 (session 7, from kimi7's final weights, --steps 1000 cut to 800 at step 300, --lr 1e-3 cosine, --batch 32
+--keep 6, 2.0-2.5 s per step, 34 min): 6% / 11% / 16% / 18% / 19% / 18% at steps 0 / 200 / 400 / 600 / 700 / 800,
+slower than the experiment (22% at step 400) and flat once the learning rate had decayed; the kept images' auxiliary
+loss stayed between 0.25 and 0.48 (0.34 at the start).
 
 Run folder: args.json, log.jsonl (train and eval records), ckpt.pt (model = the whole source model with the new
 encoder and projector, aux_head = the source's, slot_head, optimiser, step, wall; train_tiny_kimivl.py --init-from

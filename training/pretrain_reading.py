@@ -50,11 +50,6 @@ def word_canvases(seed, first, n, rng):
     return [T.sample_word_item(seed, first + i, rng)[0] for i in range(n)]
 
 
-def pixels(scenes):
-    pix, grids = zip(*[T.image_tensor(sc["image"]) for sc in scenes])
-    return torch.cat(pix), list(grids)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
@@ -115,7 +110,7 @@ def main():
     del src
 
     val_scenes = word_canvases(VAL_CANVAS_SEED, 0, 64, random.Random(0))
-    val_pix, val_grids = pixels(val_scenes)
+    val_pix, val_grids = T.pixel_batch([sc["image"] for sc in val_scenes])
     val_lab = T.slot_labels(val_scenes, val_grids)
     on = val_lab >= 0
     letter = on & (val_lab != T.NO_LETTER)
@@ -147,7 +142,7 @@ def main():
         rng = random.Random(train_seed * 100_003 + step)
         words = word_canvases(train_seed, step * a.batch, a.batch, rng)
         kept = [T.sample_item(train_seed, step * a.keep + i, 0.15, rng)[0] for i in range(a.keep)]
-        pix, grids = pixels(words + kept)
+        pix, grids = T.pixel_batch([sc["image"] for sc in words + kept])
         feats = model.image_features(pix, grids)   # (cells of all images, hidden), images in order
         order = {"img_order": list(range(len(words) + len(kept))), "grids": grids}
         ls, right, n_letters = T.slot_loss(slot_head, feats, words + kept, order)

@@ -47,8 +47,8 @@ def load(run):
 def canvases(seed, first, n):
     """n word canvases: (pixel_values, grids, scenes, batch-like dict for the loss helpers)."""
     scenes = [T.sample_word_item(seed, first + i, random.Random(first + i))[0] for i in range(n)]
-    pix, grids = zip(*[T.image_tensor(sc["image"]) for sc in scenes])
-    return torch.cat(pix), list(grids), scenes, {"img_order": list(range(n)), "grids": list(grids)}
+    pix, grids = T.pixel_batch([sc["image"] for sc in scenes])
+    return pix, grids, scenes, {"img_order": list(range(n)), "grids": grids}
 
 
 def letters(run):

@@ -180,6 +180,12 @@ def image_tensor(img):
                             pc["image_mean"], pc["image_std"])
 
 
+def pixel_batch(images):
+    """Several images for one vision-tower call: pixel values concatenated (sum of patches, 3*p*p) and their grids."""
+    pix, grids = zip(*[image_tensor(img) for img in images])
+    return torch.cat(pix), list(grids)
+
+
 def build_batch(items, tok, pack_to=512):
     """items: list of (PIL image, [(task, question, answer), ...]).
 

@@ -134,9 +134,20 @@ def build_tokenizer(V):
     return ranks
 
 
+def spelled_span(answer, task):
+    """(start, end) of the written word inside an ocr or caption answer, None where the answer names no word."""
+    if task == "ocr":
+        return None if answer == "no text" else (0, len(answer))
+    if task == "caption" and '"' in answer:
+        start = answer.index('"') + 1
+        return start, answer.index('"', start)
+    return None
+
+
 class Tok:
-    def __init__(self, ranks):
+    def __init__(self, ranks, spell_words=False):
         self.ranks = ranks
+        self.spell_words = spell_words
         self.V = len(ranks)
         self.sp = special_tokens(self.V)
         self.cache = {}
@@ -163,8 +174,18 @@ class Tok:
         s = self.sp
         return self.enc(q) + [s["<|im_end|>"], s["<|im_assistant|>"]] + self.enc("assistant") + [s["<|im_middle|>"]]
 
-    def answer(self, a):
-        return self.enc(a) + [self.sp["<|im_end|>"]]
+    def answer(self, a, task=None):
+        """Answer tokens and <|im_end|>. With spell_words the written word of an ocr or caption answer is one byte token
+        per letter: another valid encoding of the same text (the server decodes it to the same string), which the
+        decoder can produce by copying the letters it sees in order instead of recalling each of 381 words' BPE
+        pieces."""
+        span = spelled_span(a, task) if self.spell_words else None
+        if span is None:
+            return self.enc(a) + [self.sp["<|im_end|>"]]
+        start, end = span
+        head = self.enc(a[:start]) if start else []
+        return head + [self.ranks[bytes([b])] for b in a[start:end].encode()] + self.enc(a[end:]) \
+            + [self.sp["<|im_end|>"]]
 
     def prompt(self, n_img_tokens, q):
         """The full single-turn prompt the server renders (ends with the generation prompt)."""
@@ -201,7 +222,7 @@ def build_batch(items, tok, pack_to=512):
         pre = tok.prefix(gh * gw // 4)
         ids, pos, br, lab, ltask = list(pre), list(range(len(pre))), [0] * len(pre), [-100] * len(pre), [-1] * len(pre)
         for b, (task, q, a) in enumerate(qas, start=1):
-            qi, ai = tok.question(q), tok.answer(a)
+            qi, ai = tok.question(q), tok.answer(a, task)
             seg = qi + ai
             ids += seg
             pos += list(range(len(pre), len(pre) + len(seg)))
@@ -709,6 +730,8 @@ def main():
                     help="weight of the word-identity loss on the word's image tokens (0: off; see word_loss)")
     ap.add_argument("--slot-weight", type=float, default=0.0,
                     help="weight of the ordered-letter loss on the word's rows (0: off; see slot_loss)")
+    ap.add_argument("--spell-words", action="store_true",
+                    help="train the written word of ocr and caption answers one letter token at a time (Tok.answer)")
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--extreme-frac", type=float, default=0.15)
@@ -740,6 +763,7 @@ def main():
         a.ocr_extra = saved.get("ocr_extra", 0)
         a.word_weight = saved.get("word_weight", 0.0)
         a.slot_weight = saved.get("slot_weight", 0.0)
+        a.spell_words = saved.get("spell_words", False)
     else:
         if os.path.exists(ckpt_path):
             raise SystemExit(f"{ckpt_path} exists: use --resume or a new --run")
@@ -767,7 +791,7 @@ def main():
         write_json(os.path.join(a.run, "tokenizer_config.json"), tokenizer_config(preset["vocab"]))
         write_json(os.path.join(a.run, "config.json"), cfg)
         write_json(os.path.join(a.run, "preprocessor_config.json"), PREPROCESSOR_CONFIG)
-    tok = Tok(ranks)
+    tok = Tok(ranks, a.spell_words)
 
     torch.manual_seed(a.seed)
     model = KimiVLForConditionalGeneration(cfg)

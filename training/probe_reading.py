@@ -1,8 +1,9 @@
-"""Does a tiny-kimi-vl run's vision encoder see the word? Two diagnostics on small word canvases
+"""Does a tiny-kimi-vl run see the word? Three diagnostics on small word canvases
 (train_tiny_kimivl.sample_word_item: 112..336 x 56..140, a word whenever one fits), run on a run's ckpt.pt:
 
     /usr/bin/python3 training/probe_reading.py letters   --run R        # the auxiliary head's reading of text cells
     /usr/bin/python3 training/probe_reading.py word-head --run R [--unfrozen] [--steps 200] [--lr 3e-3] [--batch 32]
+    /usr/bin/python3 training/probe_reading.py spelling  --run R        # a --spell-words run's letters, teacher-forced
 
 letters: on 64 held-out canvases, how often the run's auxiliary head flags the word's cells right and which letters it
 names in them (precision / recall of the per-cell letter targets of train_tiny_kimivl.aux_labels).
@@ -10,6 +11,9 @@ word-head: trains a fresh word-identity head (train_tiny_kimivl.word_loss: the w
 the projected image tokens, the encoder frozen (a linear probe: is the word linearly there?) or trained with it
 (--unfrozen: can the encoder learn it from these images alone?), and prints held-out cell accuracy every 25 steps.
 Chance is 1/381.
+spelling: for a run trained with --spell-words, the ocr answers of 48 held-out canvases (those with a word) spelled one
+letter token at a time and teacher-forced: letters predicted right, first letters right, whole words right. Is the
+decoder copying the letters it sees, and how far along is it?
 (The letter-slots experiment that followed, an encoder trained on ordered letters per cell, is now the reading
 pre-stage pretrain_reading.py, with its measured curve.)
 
@@ -27,6 +31,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import bpe  # noqa: E402
 import shapesworld as sw  # noqa: E402
 import train_tiny_kimivl as T  # noqa: E402
 from kimivl_reference import KimiVLForConditionalGeneration  # noqa: E402
@@ -109,9 +114,32 @@ def word_head(run, unfrozen, steps, lr, batch):
                               "train_cell_acc": round(right / max(1, cells), 3)}), flush=True)
 
 
+def spelling(run):
+    _, _, model = load(run)
+    model.eval()
+    tok = T.Tok(bpe.load_tiktoken(os.path.join(run, "tiktoken.model")), spell_words=True)
+    items = []
+    for i in range(48):
+        sc, qas = T.sample_word_item(VAL_CANVAS_SEED, i, random.Random(i))
+        qas = [qa for qa in qas if qa[0] == "ocr" and qa[2] != "no text"]
+        if qas:
+            items.append((sc["image"], qas[:1]))
+    b = T.build_batch(items, tok)
+    with torch.no_grad():
+        _, logits, sel = T.tree_loss(model, b)
+    right = (logits.argmax(-1) == b["labels"][sel]).tolist()
+    rows, cols = torch.nonzero(sel, as_tuple=True)
+    answers = {}   # (row, branch) -> right per answer token (the letters, then <|im_end|>)
+    for r, c, ok in zip(rows.tolist(), cols.tolist(), right):
+        answers.setdefault((r, int(b["branch"][r, c])), []).append(ok)
+    letters = [v[:-1] for v in answers.values()]
+    print(f"{len(letters)} words: letters right {sum(map(sum, letters))}/{sum(map(len, letters))}, first letters "
+          f"{sum(v[0] for v in letters)}, whole words (letters and end) {sum(all(v) for v in answers.values())}")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["letters", "word-head"])
+    ap.add_argument("what", choices=["letters", "word-head", "spelling"])
     ap.add_argument("--run", required=True, help="a train_tiny_kimivl.py run folder (its ckpt.pt and config.json)")
     ap.add_argument("--unfrozen", action="store_true")
     ap.add_argument("--steps", type=int, default=200)
@@ -122,6 +150,8 @@ def main():
     torch.set_num_threads(a.threads)
     if a.what == "letters":
         letters(a.run)
+    elif a.what == "spelling":
+        spelling(a.run)
     else:
         word_head(a.run, a.unfrozen, a.steps, a.lr, a.batch)
 

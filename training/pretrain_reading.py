@@ -43,7 +43,8 @@ from kimivl_reference import KimiVLForConditionalGeneration  # noqa: E402
 from run_io import atomic_save, log, lr_at, write_json  # noqa: E402
 
 VAL_CANVAS_SEED = 4242   # held-out canvases (probe_reading.py's); training draws from 1000 + --seed
-ARG_KEYS = ("source", "seed", "steps", "lr", "warmup", "batch", "keep", "keep_weight", "eval_every", "ckpt_minutes")
+ARG_KEYS = ("source", "seed", "steps", "lr", "warmup", "batch", "keep", "keep_weight", "eval_every", "ckpt_minutes",
+            "slot_index")
 
 
 def word_canvases(seed, first, n, rng):
@@ -64,6 +65,8 @@ def main():
     ap.add_argument("--keep-weight", type=float, default=1.0)
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
+    ap.add_argument("--slot-index", action="store_true",
+                    help="name each letter by its place in the word (train_tiny_kimivl.slot_labels by_index)")
     ap.add_argument("--threads", type=int, default=int(os.environ.get("TRAIN_THREADS", os.cpu_count())))
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -73,7 +76,8 @@ def main():
         with open(args_path) as f:
             saved = json.load(f)
         for k in ARG_KEYS:
-            setattr(a, k, saved[k])
+            # slot_index is absent from runs started before it existed
+            setattr(a, k, saved.get(k, False) if k == "slot_index" else saved[k])
     else:
         if not a.source:
             ap.error("--from is required for a new run")
@@ -93,8 +97,9 @@ def main():
     aux_head.load_state_dict(src["aux_head"])
     aux_head.requires_grad_(False)
     torch.manual_seed(a.seed)
-    slot_head = torch.nn.Linear(hidden, T.LETTER_SLOTS * (T.NO_LETTER + 1))
-    if src.get("slot_head") is not None:
+    slots = T.slot_count(a.slot_index)
+    slot_head = torch.nn.Linear(hidden, slots * (T.NO_LETTER + 1))
+    if src.get("slot_head") is not None and src["slot_head"]["weight"].shape == slot_head.weight.shape:
         slot_head.load_state_dict(src["slot_head"])
     model.language_model.requires_grad_(False)   # saved unchanged in ckpt.pt
     params = list(model.vision_tower.parameters()) + list(model.multi_modal_projector.parameters()) \
@@ -111,7 +116,7 @@ def main():
 
     val_scenes = word_canvases(VAL_CANVAS_SEED, 0, 64, random.Random(0))
     val_pix, val_grids = T.pixel_batch([sc["image"] for sc in val_scenes])
-    val_lab = T.slot_labels(val_scenes, val_grids)
+    val_lab = T.slot_labels(val_scenes, val_grids, a.slot_index)
     on = val_lab >= 0
     letter = on & (val_lab != T.NO_LETTER)
 
@@ -124,7 +129,7 @@ def main():
         model.eval()
         with torch.no_grad():
             feats = model.image_features(val_pix, val_grids)
-            pred = slot_head(feats).view(-1, T.LETTER_SLOTS, T.NO_LETTER + 1).argmax(-1)
+            pred = slot_head(feats).view(-1, slots, T.NO_LETTER + 1).argmax(-1)
         model.train()
         right = pred == val_lab
         log(a.run, {"event": "eval", "step": step, "wall_min": round(wall / 60, 2),
@@ -145,7 +150,7 @@ def main():
         pix, grids = T.pixel_batch([sc["image"] for sc in words + kept])
         feats = model.image_features(pix, grids)   # (cells of all images, hidden), images in order
         order = {"img_order": list(range(len(words) + len(kept))), "grids": grids}
-        ls, right, n_letters = T.slot_loss(slot_head, feats, words + kept, order)
+        ls, right, n_letters = T.slot_loss(slot_head, feats, words + kept, order, a.slot_index)
         n_word_cells = sum((gh // 2) * (gw // 2) for gh, gw in grids[:len(words)])
         lk = T.aux_loss(aux_head, feats[n_word_cells:], kept,
                         {"img_order": list(range(len(kept))), "grids": grids[len(words):]}) if kept else ls * 0

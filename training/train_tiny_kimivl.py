@@ -474,39 +474,50 @@ def word_loss(head, feats, scenes, batch):
 
 
 LETTER_SLOTS = 4   # letters centred in one 28-px cell column, left to right (at cap height 12, up to ~4)
+WORD_SLOTS = 8     # --slot-index: one slot per letter of the word (words.txt has 3..8 letters)
 NO_LETTER = 26
 
 
-def slot_labels(scenes, grids):
-    """(cells, LETTER_SLOTS) long over the images in order: on the word's rows, the k-th letter centred in the cell's
-    column (0..25) or NO_LETTER; -100 off the word's rows and on images without a word."""
+def slot_count(by_index):
+    return WORD_SLOTS if by_index else LETTER_SLOTS
+
+
+def slot_labels(scenes, grids, by_index=False):
+    """(cells, slots) long over the images in order: on the word's rows, the k-th letter centred in the cell's column
+    (0..25) or NO_LETTER; -100 off the word's rows and on images without a word. by_index (--slot-index): slot n holds
+    the word's n-th letter where its centre falls in the cell's column, else NO_LETTER, so each image token also says
+    where in the word its letters stand and a decoder spelling letter n can find it by content."""
     out = []
     for sc, (gh, gw) in zip(scenes, grids):
         H, W = gh // 2, gw // 2
-        lab = torch.full((H, W, LETTER_SLOTS), -100, dtype=torch.long)
+        lab = torch.full((H, W, slot_count(by_index)), -100, dtype=torch.long)
         word = word_cells(sc, W)
         if word:
             rows, _, letter_cols = word
             lab[rows] = NO_LETTER
-            per_column = {}
-            for ch, col in letter_cols:
-                per_column.setdefault(col, []).append(ord(ch) - ord("a"))
-            for col, letters_here in per_column.items():
-                for k, letter in enumerate(letters_here[:LETTER_SLOTS]):
-                    lab[rows, col, k] = letter
-        out.append(lab.reshape(H * W, LETTER_SLOTS))
+            if by_index:
+                for n, (ch, col) in enumerate(letter_cols[:WORD_SLOTS]):
+                    lab[rows, col, n] = ord(ch) - ord("a")
+            else:
+                per_column = {}
+                for ch, col in letter_cols:
+                    per_column.setdefault(col, []).append(ord(ch) - ord("a"))
+                for col, letters_here in per_column.items():
+                    for k, letter in enumerate(letters_here[:LETTER_SLOTS]):
+                        lab[rows, col, k] = letter
+        out.append(lab.reshape(H * W, -1))
     return torch.cat(out)
 
 
-def slot_loss(head, feats, scenes, batch):
+def slot_loss(head, feats, scenes, batch, by_index=False):
     """Ordered letters per cell (--slot-weight; pretrain_reading.py's target): a softmax over 26 letters + none for
-    each of LETTER_SLOTS slots on the word's rows. Unlike aux_loss's letter bag (BCE, satisfied by naming no letter:
+    each slot on the word's rows (slot_labels). Unlike aux_loss's letter bag (BCE, satisfied by naming no letter:
     recall 0.008 after five runs), every slot has one right class. Returns (loss, letters right, letters)."""
-    lab = slot_labels([scenes[k] for k in batch["img_order"]], batch["grids"])
+    lab = slot_labels([scenes[k] for k in batch["img_order"]], batch["grids"], by_index)
     on = (lab >= 0).any(-1)
     if not bool(on.any()):
         return feats.sum() * 0.0, 0, 0
-    logits = head(feats[on]).view(-1, LETTER_SLOTS, NO_LETTER + 1)
+    logits = head(feats[on]).view(-1, lab.shape[1], NO_LETTER + 1)
     gold = lab[on]
     letter = (gold >= 0) & (gold != NO_LETTER)
     right = int(((logits.argmax(-1) == gold) & letter).sum())
@@ -730,6 +741,8 @@ def main():
                     help="weight of the word-identity loss on the word's image tokens (0: off; see word_loss)")
     ap.add_argument("--slot-weight", type=float, default=0.0,
                     help="weight of the ordered-letter loss on the word's rows (0: off; see slot_loss)")
+    ap.add_argument("--slot-index", action="store_true",
+                    help="the letter-slot loss names each letter by its place in the word (slot_labels by_index)")
     ap.add_argument("--spell-words", action="store_true",
                     help="train the written word of ocr and caption answers one letter token at a time (Tok.answer)")
     ap.add_argument("--warmup", type=int, default=150)
@@ -764,6 +777,7 @@ def main():
         a.word_weight = saved.get("word_weight", 0.0)
         a.slot_weight = saved.get("slot_weight", 0.0)
         a.spell_words = saved.get("spell_words", False)
+        a.slot_index = saved.get("slot_index", False)
     else:
         if os.path.exists(ckpt_path):
             raise SystemExit(f"{ckpt_path} exists: use --resume or a new --run")
@@ -802,7 +816,7 @@ def main():
     aux_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], AUX_OUT + (AUX_ORDER if a.aux_order else 0))
     # training only, like aux_head; built only when used so that older runs' RNG streams are unchanged
     word_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], len(sw.WORDS)) if a.word_weight > 0 else None
-    slot_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], LETTER_SLOTS * (NO_LETTER + 1)) \
+    slot_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], slot_count(a.slot_index) * (NO_LETTER + 1)) \
         if a.slot_weight > 0 else None
     extra_heads = [h for h in (word_head, slot_head) if h is not None]
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() >= 2] + [aux_head.weight]
@@ -830,7 +844,8 @@ def main():
             if src.get("word_head") is not None and word_head is not None:
                 word_head.load_state_dict(src["word_head"])
                 print("word head carried over", flush=True)
-            if src.get("slot_head") is not None and slot_head is not None:
+            if src.get("slot_head") is not None and slot_head is not None \
+                    and src["slot_head"]["weight"].shape == slot_head.weight.shape:   # not when --slot-index changes
                 slot_head.load_state_dict(src["slot_head"])
                 print("letter-slot head carried over", flush=True)
             wall = src.get("wall", 0.0)   # training time so far includes the run it starts from
@@ -908,7 +923,7 @@ def main():
             total = total + a.word_weight * lw
             word_acc = [word_acc[0] + float(lw), word_acc[1] + right, word_acc[2] + cells]
         if slot_head is not None:
-            ls, right, n_letters = slot_loss(slot_head, feats, scenes, batch)
+            ls, right, n_letters = slot_loss(slot_head, feats, scenes, batch, a.slot_index)
             total = total + a.slot_weight * ls
             slot_acc = [slot_acc[0] + float(ls), slot_acc[1] + right, slot_acc[2] + n_letters]
         opt.zero_grad(set_to_none=True)

@@ -20,6 +20,11 @@ Run read1 (session 7, from kimi7's final weights, --steps 1000 cut to 800 at ste
 --keep 6, 2.0-2.5 s per step, 34 min): 6% / 11% / 16% / 18% / 19% / 18% at steps 0 / 200 / 400 / 600 / 700 / 800,
 slower than the experiment (22% at step 400) and flat once the learning rate had decayed; the kept images' auxiliary
 loss stayed between 0.25 and 0.48 (0.34 at the start).
+Run read2 (session 8, from kimi8's final weights, --steps 20000 so the learning rate stays near 1e-3, cut to 2900 at
+step 2000, 113 min): 28% / 43% / 62% / 62% / 70% / 73% / 72% at steps 0 / 900 / 1500 / 2000 / 2100 / 2400 / 2900.
+--slot-index names each letter by its place in the word instead (train_tiny_kimivl.slot_labels by_index: slot n holds
+the word's n-th letter in the cell its centre falls in), so a decoder spelling the word (--spell-words) can fetch
+letter n by content rather than find the word's first cell and walk it; the head is then a new one (8 slots).
 
 Run folder: args.json, log.jsonl (train and eval records), ckpt.pt (model = the whole source model with the new
 encoder and projector, aux_head = the source's, slot_head, optimiser, step, wall; train_tiny_kimivl.py --init-from

@@ -132,9 +132,9 @@ def spelling(run):
     answers = {}   # (row, branch) -> right per answer token (the letters, then <|im_end|>)
     for r, c, ok in zip(rows.tolist(), cols.tolist(), right):
         answers.setdefault((r, int(b["branch"][r, c])), []).append(ok)
-    letters = [v[:-1] for v in answers.values()]
-    print(f"{len(letters)} words: letters right {sum(map(sum, letters))}/{sum(map(len, letters))}, first letters "
-          f"{sum(v[0] for v in letters)}, whole words (letters and end) {sum(all(v) for v in answers.values())}")
+    spelled = [v[:-1] for v in answers.values()]   # letters only (the module's letters() is another diagnostic)
+    print(f"{len(spelled)} words: letters right {sum(map(sum, spelled))}/{sum(map(len, spelled))}, first letters "
+          f"{sum(v[0] for v in spelled)}, whole words (letters and end) {sum(all(v) for v in answers.values())}")
 
 
 def main():

@@ -183,8 +183,7 @@ class Tok:
         if span is None:
             return self.enc(a) + [self.sp["<|im_end|>"]]
         start, end = span
-        head = self.enc(a[:start]) if start else []
-        return head + [self.ranks[bytes([b])] for b in a[start:end].encode()] + self.enc(a[end:]) \
+        return self.enc(a[:start]) + [self.ranks[bytes([b])] for b in a[start:end].encode()] + self.enc(a[end:]) \
             + [self.sp["<|im_end|>"]]
 
     def prompt(self, n_img_tokens, q):

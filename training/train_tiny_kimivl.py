@@ -744,6 +744,9 @@ def main():
                     help="the letter-slot loss names each letter by its place in the word (slot_labels by_index)")
     ap.add_argument("--spell-words", action="store_true",
                     help="train the written word of ocr and caption answers one letter token at a time (Tok.answer)")
+    ap.add_argument("--freeze-vision", action="store_true",
+                    help="keep the vision tower as it is (e.g. from pretrain_reading.py) and train projector, decoder "
+                         "and heads; the tower runs without gradients, so a step is cheaper")
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--extreme-frac", type=float, default=0.15)
@@ -777,6 +780,7 @@ def main():
         a.slot_weight = saved.get("slot_weight", 0.0)
         a.spell_words = saved.get("spell_words", False)
         a.slot_index = saved.get("slot_index", False)
+        a.freeze_vision = saved.get("freeze_vision", False)
     else:
         if os.path.exists(ckpt_path):
             raise SystemExit(f"{ckpt_path} exists: use --resume or a new --run")
@@ -811,6 +815,8 @@ def main():
     init_weights(model, a.seed)
     for moe in moe_layers(model):
         moe.gate.e_score_correction_bias.requires_grad_(False)
+    if a.freeze_vision:
+        model.vision_tower.requires_grad_(False)   # before the optimiser's parameter groups are built
     n_params = sum(p.numel() for p in model.parameters())
     aux_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], AUX_OUT + (AUX_ORDER if a.aux_order else 0))
     # training only, like aux_head; built only when used so that older runs' RNG streams are unchanged
@@ -910,7 +916,12 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         set_record(model, True)
-        feats = model.image_features(batch["pixel_values"], batch["grids"])
+        if a.freeze_vision:
+            with torch.no_grad():
+                patches = model.vision_tower(batch["pixel_values"], [tuple(int(v) for v in hw) for hw in batch["grids"]])
+            feats = model.multi_modal_projector(patches)
+        else:
+            feats = model.image_features(batch["pixel_values"], batch["grids"])
         loss, _, _ = tree_loss(model, batch, task_weight_vector(step / a.steps, fixed_weights), feats)
         total = loss
         if a.aux_weight > 0:

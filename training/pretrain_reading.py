@@ -25,6 +25,10 @@ step 2000, 113 min): 28% / 43% / 62% / 62% / 70% / 73% / 72% at steps 0 / 900 / 
 --slot-index names each letter by its place in the word instead (train_tiny_kimivl.slot_labels by_index: slot n holds
 the word's n-th letter in the cell its centre falls in), so a decoder spelling the word (--spell-words) can fetch
 letter n by content rather than find the word's first cell and walk it; the head is then a new one (8 slots).
+Run read3 (sessions 8-9, --slot-index from kimi10's weights, --steps 20000 cut to 1800 at step 1400, 2.1-2.6 s per
+step): letters right in their by-index slot 3% / 12% / 24% / 31% / 39% / 41% / 30% / 38% / 44% / 46% / 48% / 46% at
+steps 0 / 100 / 400 / 600 / 900 / 1100 / 1200 / 1400 / 1500 / 1600 / 1700 / 1800 (held-out, 64 canvases, noisy at lr
+1e-3; 54% on the training canvases at the end): a harder target than read2's, as a cell must know where the word starts.
 
 Run folder: args.json, log.jsonl (train and eval records), ckpt.pt (model = the whole source model with the new
 encoder and projector, aux_head = the source's, slot_head, optimiser, step, wall; train_tiny_kimivl.py --init-from

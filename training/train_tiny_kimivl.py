@@ -816,7 +816,9 @@ def main():
     for moe in moe_layers(model):
         moe.gate.e_score_correction_bias.requires_grad_(False)
     if a.freeze_vision:
-        model.vision_tower.requires_grad_(False)   # before the optimiser's parameter groups are built
+        # before the optimiser's parameter groups are built; the tower's forward then records no graph (no gradients,
+        # no saved activations)
+        model.vision_tower.requires_grad_(False)
     n_params = sum(p.numel() for p in model.parameters())
     aux_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], AUX_OUT + (AUX_ORDER if a.aux_order else 0))
     # training only, like aux_head; built only when used so that older runs' RNG streams are unchanged
@@ -916,12 +918,8 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         set_record(model, True)
-        if a.freeze_vision:
-            with torch.no_grad():
-                patches = model.vision_tower(batch["pixel_values"], [tuple(int(v) for v in hw) for hw in batch["grids"]])
-            feats = model.multi_modal_projector(patches)
-        else:
-            feats = model.image_features(batch["pixel_values"], batch["grids"])
+        # with --freeze-vision no tower parameter needs a gradient, so autograd records nothing inside the tower
+        feats = model.image_features(batch["pixel_values"], batch["grids"])
         loss, _, _ = tree_loss(model, batch, task_weight_vector(step / a.steps, fixed_weights), feats)
         total = loss
         if a.aux_weight > 0:

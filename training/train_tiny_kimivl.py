@@ -747,6 +747,9 @@ def main():
     ap.add_argument("--freeze-vision", action="store_true",
                     help="keep the vision tower as it is (e.g. from pretrain_reading.py) and train projector, decoder "
                          "and heads; the tower runs without gradients, so a step is cheaper")
+    ap.add_argument("--vision-lr-scale", type=float, default=1.0,
+                    help="the vision tower's learning rate as a multiple of --lr (e.g. 0.2: adapt a pretrained tower "
+                         "gently while the decoder trains at the full rate)")
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--extreme-frac", type=float, default=0.15)
@@ -760,6 +763,8 @@ def main():
                          "new optimiser and schedule")
     ap.add_argument("--max-steps-this-call", type=int, default=0, help="stop after this many steps (testing)")
     a = ap.parse_args()
+    if a.freeze_vision and a.vision_lr_scale != 1.0:
+        ap.error("--vision-lr-scale needs a trained tower; it cannot go with --freeze-vision")
     torch.set_num_threads(os.cpu_count())
     os.makedirs(a.run, exist_ok=True)
     ckpt_path = os.path.join(a.run, "ckpt.pt")
@@ -781,6 +786,7 @@ def main():
         a.spell_words = saved.get("spell_words", False)
         a.slot_index = saved.get("slot_index", False)
         a.freeze_vision = saved.get("freeze_vision", False)
+        a.vision_lr_scale = saved.get("vision_lr_scale", 1.0)
     else:
         if os.path.exists(ckpt_path):
             raise SystemExit(f"{ckpt_path} exists: use --resume or a new --run")
@@ -826,13 +832,24 @@ def main():
     slot_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], slot_count(a.slot_index) * (NO_LETTER + 1)) \
         if a.slot_weight > 0 else None
     extra_heads = [h for h in (word_head, slot_head) if h is not None]
-    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() >= 2] + [aux_head.weight]
-    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() < 2] + [aux_head.bias]
+    def trained(vision):
+        return [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("vision_tower.") == vision]
+
+    # the tower gets its own groups only when its rate differs, so runs from before --vision-lr-scale resume unchanged
+    own_tower_groups = a.vision_lr_scale != 1.0
+    rest = trained(False) if own_tower_groups else trained(False) + trained(True)
+    decay = [p for p in rest if p.dim() >= 2] + [aux_head.weight]
+    no_decay = [p for p in rest if p.dim() < 2] + [aux_head.bias]
     for h in extra_heads:
         decay.append(h.weight)
         no_decay.append(h.bias)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
+    groups = [{"params": decay, "weight_decay": a.wd, "lr_scale": 1.0},
+              {"params": no_decay, "weight_decay": 0.0, "lr_scale": 1.0}]
+    if own_tower_groups:
+        tower = trained(True)
+        groups += [{"params": [p for p in tower if p.dim() >= 2], "weight_decay": a.wd, "lr_scale": a.vision_lr_scale},
+                   {"params": [p for p in tower if p.dim() < 2], "weight_decay": 0.0, "lr_scale": a.vision_lr_scale}]
+    opt = torch.optim.AdamW(groups, lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
     step, wall, best = 0, 0.0, -1.0
     if a.init_from and not a.resume:
         if os.path.isdir(a.init_from):   # an exported checkpoint (model-cards/tiny-kimi-vl): weights only
@@ -916,7 +933,7 @@ def main():
         batch = build_batch(items, tok)
         lr = lr_at(step, a.steps, a.lr, a.warmup)
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g.get("lr_scale", 1.0)
         set_record(model, True)
         # with --freeze-vision no tower parameter needs a gradient, so autograd records nothing inside the tower
         feats = model.image_features(batch["pixel_values"], batch["grids"])

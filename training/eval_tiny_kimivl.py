@@ -2,10 +2,13 @@
 
     /usr/bin/python3 training/eval_tiny_kimivl.py --card model-cards/tiny-kimi-vl            # per-task exact match
     /usr/bin/python3 training/eval_tiny_kimivl.py --make-set model-cards/tiny-kimi-vl/eval    # (re)write the eval set
+    /usr/bin/python3 training/eval_tiny_kimivl.py --make-aspect-set model-cards/tiny-kimi-vl/eval-aspect  # 448x56, 56x448
 
 The eval set (model-cards/tiny-kimi-vl/eval/: img_NNNN.png + questions.jsonl) comes from EVAL_SEED, which training never
 uses: 100 images drawn by the spec plus 36 at extreme aspect ratios (448x56, 56x448, 420x70, 70x420, 392x56, 56x392),
-4 questions per image, tasks picked so that every task gets a similar share. Each line of questions.jsonl:
+4 questions per image, tasks picked so that every task gets a similar share. The exact-aspect set
+(model-cards/tiny-kimi-vl/eval-aspect/, --make-aspect-set) is the issue's own extreme case on its own seed (ASPECT_SEED,
+also never trained on): 120 images of exactly 448x56 and 56x448, alternating, 4 questions each. Each line of questions.jsonl:
 {"image": "img_0001.png", "task": "colour", "question": "...", "answer": "...", "slice": "normal"|"extreme"}.
 
 Decoding mirrors the server: the single-turn chat template with the default system turn, the image part first and then
@@ -27,21 +30,21 @@ import bpe  # noqa: E402
 import safetensors_io  # noqa: E402
 import shapesworld as sw  # noqa: E402
 from kimivl_reference import KimiVLForConditionalGeneration, preprocess_image  # noqa: E402
-from train_tiny_kimivl import EVAL_SEED, Tok  # noqa: E402
+from train_tiny_kimivl import ASPECT_SEED, EVAL_SEED, Tok  # noqa: E402
 
 EXTREME_SIZES = [(448, 56), (56, 448), (420, 70), (70, 420), (392, 56), (56, 392)]
 
 
-def make_set(out, n_normal=100, n_extreme=36, per_image=4):
+def make_set(out, n_normal=100, n_extreme=36, per_image=4, seed=EVAL_SEED, extreme_sizes=EXTREME_SIZES):
     os.makedirs(out, exist_ok=True)
     counts = {t: 0 for t in sw.TASKS}
     lines = []
-    rng = random.Random(EVAL_SEED)
+    rng = random.Random(seed)
     for i in range(n_normal + n_extreme):
         if i < n_normal:
-            sc, sl = sw.scene(EVAL_SEED, i), "normal"
+            sc, sl = sw.scene(seed, i), "normal"
         else:
-            sc, sl = sw.scene(EVAL_SEED, 100_000 + i, size=EXTREME_SIZES[i % len(EXTREME_SIZES)]), "extreme"
+            sc, sl = sw.scene(seed, 100_000 + i, size=extreme_sizes[i % len(extreme_sizes)]), "extreme"
         name = f"img_{i + 1:04d}.png"
         sc["image"].save(os.path.join(out, name), optimize=True)
         by_task = {}
@@ -139,6 +142,8 @@ def main():
     ap.add_argument("--card", help="checkpoint folder (config.json, model.safetensors, tiktoken.model, ...)")
     ap.add_argument("--set", default="model-cards/tiny-kimi-vl/eval")
     ap.add_argument("--make-set", metavar="DIR")
+    ap.add_argument("--make-aspect-set", metavar="DIR",
+                    help="write the exact-aspect set: 120 images of exactly 448x56 and 56x448 from ASPECT_SEED")
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--out", help="write the results as JSON here")
@@ -147,6 +152,8 @@ def main():
     torch.set_num_threads(os.cpu_count())
     if a.make_set:
         make_set(a.make_set)
+    if a.make_aspect_set:
+        make_set(a.make_aspect_set, n_normal=0, n_extreme=120, seed=ASPECT_SEED, extreme_sizes=[(448, 56), (56, 448)])
     if a.card:
         res = evaluate(a.card, a.set, a.max_tokens, a.limit, a.verbose)
         print_table(res)

@@ -53,7 +53,8 @@ from run_io import atomic_save, log, lr_at, parse_task_weights, write_json  # no
 
 VAL_SEED = 777_777        # in-training validation images; never trained on
 EVAL_SEED = 424_242       # committed eval set (model-cards/tiny-kimi-vl/eval); never trained on
-HELD_OUT_SEEDS = {VAL_SEED, EVAL_SEED}
+ASPECT_SEED = 535_353     # committed exact-aspect set (model-cards/tiny-kimi-vl/eval-aspect); never trained on
+HELD_OUT_SEEDS = {VAL_SEED, EVAL_SEED, ASPECT_SEED}
 SYSTEM_PROMPT = "You are a helpful assistant"
 
 GENERAL_ASCII = """The quick brown fox jumps over the lazy dog. Pack my box with five dozen liquor jugs!

@@ -70,6 +70,7 @@ def main():
     torch.set_num_threads(a.threads)
     with open(os.path.join(a.run, "config.json")) as f:
         cfg = json.load(f)
+    T.set_resolution(cfg["vq_config"]["resolution"])   # the trainer's pixels and drawing canvas at the run's size
     tok = hf_bpe.Tokenizer.load(os.path.join(a.run, "tokenizer.json"))
     ck = torch.load(os.path.join(a.run, f"{a.which}.pt"))
     model = ChameleonForConditionalGeneration(cfg, with_vq_decoder=True).eval()

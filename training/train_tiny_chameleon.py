@@ -134,7 +134,7 @@ from run_io import atomic_save, log, lr_at, parse_task_weights, write_json  # no
 VAL_SEED = 777_777        # in-training validation; never trained on
 EVAL_SEED = 424_242       # held-out eval set of the exported checkpoint; never trained on
 HELD_OUT_SEEDS = {VAL_SEED, EVAL_SEED}
-RES = 64                  # VQ resolution = preprocessed image side
+RES = 64                  # VQ resolution = preprocessed image side; --res changes it (set_resolution)
 EXTREME_SIZES = [(448, 56), (56, 448), (420, 70), (70, 420), (392, 56), (56, 392)]
 
 PREPROCESSOR_CONFIG = {
@@ -223,11 +223,26 @@ def draw_shape(d, kind, box, rgb):
         d.polygon([(x0, y1), (x1, y1), (x0 + (x1 - x0) / 2, y0)], fill=rgb)
 
 
-SLOTS = {1: (32, [16]), 2: (24, [4, 36]), 3: (16, [3, 24, 45])}  # n -> (side, left x of each box), 64 x 64 canvas
+SLOTS_64 = {1: (32, [16]), 2: (24, [4, 36]), 3: (16, [3, 24, 45])}  # n -> (side, left x of each box), 64 x 64 canvas
+SLOTS = dict(SLOTS_64)   # the same layout scaled to RES x RES (set_resolution)
+
+
+def set_resolution(res):
+    """Every image of the run is RES x RES (preprocessing squash, VQ input, drawing canvas); the VQ-VAE is convolutional,
+    so a VQ trained at 64 encodes 128 x 128 into 32 x 32 codes. Called before anything builds an image or a config."""
+    global RES
+    if res % 64:
+        raise SystemExit(f"--res {res}: a multiple of 64 (the drawing layout scales from 64 x 64)")
+    RES = res
+    PREPROCESSOR_CONFIG["size"] = {"height": res, "width": res}
+    PREPROCESSOR_CONFIG["crop_size"] = {"height": res, "width": res}
+    k = res // 64
+    SLOTS.clear()
+    SLOTS.update({n: (side * k, [x * k for x in xs]) for n, (side, xs) in SLOTS_64.items()})
 
 
 def canonical_scene(shapes, bg):
-    """shapes: [(kind, color name, rgb)] left to right -> scene dict like shapesworld.scene's (64 x 64, no word)."""
+    """shapes: [(kind, color name, rgb)] left to right -> scene dict like shapesworld.scene's (RES x RES, no word)."""
     side, xs = SLOTS[len(shapes)]
     img = Image.new("RGB", (RES, RES), bg)
     d = ImageDraw.Draw(img)
@@ -1069,6 +1084,7 @@ def build_lm(a, run):
         src = run if a.resume else a.init_from  # continuing: the same tokenizer, config and VQ as the weights
         with open(os.path.join(src, "config.json")) as f:
             cfg = json.load(f)
+        cfg["vq_config"]["resolution"] = RES   # --init-from a run at another resolution: same weights, new grid
         tok = hf_bpe.Tokenizer.load(os.path.join(src, "tokenizer.json"))
         vq_sd = torch.load(os.path.join(src, "vq.pt"))
         if not a.resume:
@@ -1076,6 +1092,7 @@ def build_lm(a, run):
             atomic_save(vq_sd, os.path.join(run, "vq.pt"))
     else:
         vcfg, vq_sd, src = load_vq_run(a.vq_from)
+        vcfg = dict(vcfg, resolution=RES)
         t0 = time.time()
         tok = build_tokenizer(vcfg["num_embeddings"], LM_PRESETS[a.model]["merges"])
         print(f"tokenizer: {len(tok.vocab)} tokens in {time.time() - t0:.1f}s; VQ from {src}", flush=True)
@@ -1263,11 +1280,21 @@ def selftest():
 STAGE_KEYS = {
     "vq": ("model", "seed", "steps", "batch", "lr", "warmup", "wd", "extreme_frac", "draw_frac", "gen_layout",
            "fg_weight", "beta", "ema_decay", "eval_every", "val_normal", "val_extreme", "val_draw", "log_every",
-           "ckpt_minutes"),
+           "ckpt_minutes", "res"),
     "lm": ("model", "seed", "steps", "und_batch", "gen_batch", "lr", "warmup", "wd", "extreme_frac", "gen_layout",
            "gen_weight", "aux_weight", "image_embed_init", "pack_to", "eval_every", "val_normal", "val_extreme",
-           "val_gen", "val_draw", "log_every", "ckpt_minutes", "vq_from", "init_from", "task_weights"),
+           "val_gen", "val_draw", "log_every", "ckpt_minutes", "vq_from", "init_from", "task_weights", "res"),
 }
+
+
+def source_resolution(a):
+    """The resolution an LM run inherits: its --init-from run's, else its VQ's (64 for a VQ run)."""
+    if a.stage == "lm" and a.init_from:
+        with open(os.path.join(a.init_from, "config.json")) as f:
+            return json.load(f)["vq_config"]["resolution"]
+    if a.stage == "lm" and a.vq_from:
+        return load_vq_run(a.vq_from)[0]["resolution"]
+    return 64
 
 
 def main():
@@ -1286,6 +1313,10 @@ def main():
     ap.add_argument("--wd", type=float, default=None, help="default: vq 0.0, lm 0.05")
     ap.add_argument("--extreme-frac", type=float, default=0.15)
     ap.add_argument("--gen-layout", choices=["canonical", "random"], default="canonical")
+    ap.add_argument("--res", type=int, default=None,
+                    help="image side after the squash (64: 16 x 16 codes; 128: 32 x 32 codes, small shapes keep 4x "
+                         "the pixels, an image costs 4x the tokens). Default: vq 64; lm the resolution of --init-from "
+                         "or --vq-from")
     # vq
     ap.add_argument("--batch", type=int, default=16, help="vq: images per step")
     ap.add_argument("--draw-frac", type=float, default=0.25, help="vq: share of drawing targets among the images")
@@ -1336,6 +1367,7 @@ def main():
             raise SystemExit(f"{a.run} is a {saved.get('stage')} run")
         for k in STAGE_KEYS[a.stage]:
             setattr(a, k, saved.get(k))  # runs from before --init-from have none
+        a.res = a.res or 64                # nor runs from before --res
     else:
         if os.path.exists(os.path.join(a.run, "ckpt.pt")):
             raise SystemExit(f"{a.run}/ckpt.pt exists: use --resume or a new --run")
@@ -1343,7 +1375,10 @@ def main():
             ap.error("--stage lm needs --vq-from")
         if a.stage == "lm" and a.model == "demo8":
             a.model = "demo"
+        if a.res is None:
+            a.res = source_resolution(a)
         write_json(args_path, {"stage": a.stage, **{k: getattr(a, k) for k in STAGE_KEYS[a.stage]}})
+    set_resolution(a.res)
     print(f"threads {torch.get_num_threads()}", flush=True)
     (train_vq if a.stage == "vq" else train_lm)(a)
 

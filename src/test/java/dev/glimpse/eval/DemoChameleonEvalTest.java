@@ -57,14 +57,7 @@ class DemoChameleonEvalTest {
 
     @Test
     void answersHeldOutShapesWorldQuestions() throws Exception {
-        ShapesWorldEval.Report r = ShapesWorldEval.run(model, QUESTIONS, STRIDE, null);
-        r.print(System.out);
-        StringBuilder misses = new StringBuilder();
-        for (Map.Entry<String, Double> f : FLOORS.entrySet()) {
-            double acc = r.accuracy(f.getKey());
-            if (!(acc >= f.getValue())) misses.append(String.format("%s %.3f < %.3f; ", f.getKey(), acc, f.getValue()));
-        }
-        assertTrue(misses.isEmpty(), "below the floor: " + misses + " first misses: " + r.failures());
+        EvalFloors.assertAbove(ShapesWorldEval.run(model, QUESTIONS, STRIDE, null), FLOORS);
     }
 
     @Test

@@ -11,8 +11,6 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Path;
 import java.util.Map;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 /**
  * The bundled demo checkpoint sees: a slice of its committed held-out ShapesWorld set (every 2nd image, all its questions,
  * extreme aspect ratios included) through the full serving path (decode, preprocess, template, engine, greedy), with
@@ -59,21 +57,11 @@ class DemoModelEvalTest {
 
     @Test
     void theDemoModelAnswersHeldOutShapesWorldQuestions() {
-        assertAboveFloors(ShapesWorldEval.run(model, CARD.resolve("eval"), STRIDE, null), FLOORS);
+        EvalFloors.assertAbove(ShapesWorldEval.run(model, CARD.resolve("eval"), STRIDE, null), FLOORS);
     }
 
     @Test
     void theDemoModelAnswersOn448x56And56x448Images() {
-        assertAboveFloors(ShapesWorldEval.run(model, CARD.resolve("eval-aspect"), STRIDE, null), ASPECT_FLOORS);
-    }
-
-    private static void assertAboveFloors(ShapesWorldEval.Report r, Map<String, Double> floors) {
-        r.print(System.out);
-        StringBuilder misses = new StringBuilder();
-        for (Map.Entry<String, Double> f : floors.entrySet()) {
-            double acc = r.accuracy(f.getKey());
-            if (!(acc >= f.getValue())) misses.append(String.format("%s %.3f < %.3f; ", f.getKey(), acc, f.getValue()));
-        }
-        assertTrue(misses.isEmpty(), "below the floor: " + misses + " first misses: " + r.failures());
+        EvalFloors.assertAbove(ShapesWorldEval.run(model, CARD.resolve("eval-aspect"), STRIDE, null), ASPECT_FLOORS);
     }
 }

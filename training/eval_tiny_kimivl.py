@@ -8,7 +8,8 @@ The eval set (model-cards/tiny-kimi-vl/eval/: img_NNNN.png + questions.jsonl) co
 uses: 100 images drawn by the spec plus 36 at extreme aspect ratios (448x56, 56x448, 420x70, 70x420, 392x56, 56x392),
 4 questions per image, tasks picked so that every task gets a similar share. The exact-aspect set
 (model-cards/tiny-kimi-vl/eval-aspect/, --make-aspect-set) is the issue's own extreme case on its own seed (ASPECT_SEED,
-also never trained on): 120 images of exactly 448x56 and 56x448, alternating, 4 questions each. Each line of questions.jsonl:
+also never trained on): 120 images of exactly 448x56 and 56x448, alternating, 4 questions each. Each line of
+questions.jsonl:
 {"image": "img_0001.png", "task": "colour", "question": "...", "answer": "...", "slice": "normal"|"extreme"}.
 
 Decoding mirrors the server: the single-turn chat template with the default system turn, the image part first and then

@@ -833,12 +833,14 @@ def main():
     slot_head = torch.nn.Linear(cfg["text_config"]["hidden_size"], slot_count(a.slot_index) * (NO_LETTER + 1)) \
         if a.slot_weight > 0 else None
     extra_heads = [h for h in (word_head, slot_head) if h is not None]
+
     def trained(vision):
         return [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("vision_tower.") == vision]
 
-    # the tower gets its own groups only when its rate differs, so runs from before --vision-lr-scale resume unchanged
+    # The tower gets its own groups only when its rate differs; otherwise the groups hold the parameters in the order
+    # they always had, because a resumed optimiser state is matched to them by position.
     own_tower_groups = a.vision_lr_scale != 1.0
-    rest = trained(False) if own_tower_groups else trained(False) + trained(True)
+    rest = trained(False) if own_tower_groups else [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in rest if p.dim() >= 2] + [aux_head.weight]
     no_decay = [p for p in rest if p.dim() < 2] + [aux_head.bias]
     for h in extra_heads:

@@ -228,8 +228,9 @@ SLOTS = dict(SLOTS_64)   # the same layout scaled to RES x RES (set_resolution)
 
 
 def set_resolution(res):
-    """Every image of the run is RES x RES (preprocessing squash, VQ input, drawing canvas); the VQ-VAE is convolutional,
-    so a VQ trained at 64 encodes 128 x 128 into 32 x 32 codes. Called before anything builds an image or a config."""
+    """Every image of the run is RES x RES (preprocessing squash, VQ input, drawing canvas); the VQ-VAE is
+    convolutional, so a VQ trained at 64 encodes 128 x 128 into 32 x 32 codes. Called before anything builds an image
+    or a config."""
     global RES
     if res % 64:
         raise SystemExit(f"--res {res}: a multiple of 64 (the drawing layout scales from 64 x 64)")
@@ -345,8 +346,8 @@ def drawing_ok(u8, shapes):
     return got == sorted((sh["color"], sh["kind"]) for sh in shapes)
 
 
-def shape_masks_64(sc):
-    """Per shape: bool (64, 64) mask of its pixels after the squash (a 2x supersampled drawing, resized, > 0.5; the
+def shape_masks(sc):
+    """Per shape: bool (RES, RES) mask of its pixels after the squash (a 2x supersampled drawing, resized, > 0.5; the
     single most covered pixel when none passes)."""
     W, H = sc["W"], sc["H"]
     out = []
@@ -438,7 +439,7 @@ class EMACodebook:
 
 
 def vq_batch(seed, step, batch, extreme_frac, draw_frac, layout):
-    """Pixel values (B, 3, 64, 64) of step `step`: a pure function of (seed, step)."""
+    """Pixel values (B, 3, RES, RES) of step `step`: a pure function of (seed, step)."""
     r = random.Random(seed * 100_003 + step)
     pix = []
     for i in range(batch):
@@ -506,8 +507,8 @@ def vq_evaluate(vq, items, run=None, step=None):
             draw_ok[0] += drawing_ok(rec_u8[k], sc["shapes"])
             draw_ok[1] += 1
             continue
-        for sh, m in zip(sc["shapes"], shape_masks_64(sc)):
-            small = int(m.sum()) < 36
+        for sh, m in zip(sc["shapes"], shape_masks(sc)):
+            small = int(m.sum()) < 36 * (RES // 64) ** 2   # under 6 x 6 px at 64 x 64, the same shapes at any RES
             for pre, img in (("", rec_u8[k]), ("orig_", orig_u8[k])):
                 ok = nearest_colour(img[m].mean(0)) == sh["color"]
                 for key in (pre + "all",) + ((pre + "small",) if small else ()):
@@ -946,7 +947,7 @@ def load_vq_run(path):
 
 
 def image_ids(model, pix, bs=32):
-    """(N, 3, 64, 64) -> (N, grid*grid) vocabulary ids of the frozen VQ's codes."""
+    """(N, 3, RES, RES) -> (N, grid*grid) vocabulary ids of the frozen VQ's codes."""
     vq = model.model.vqmodel
     with torch.no_grad():
         codes = torch.cat([vq.encode(pix[i:i + bs]) for i in range(0, len(pix), bs)])

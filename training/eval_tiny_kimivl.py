@@ -2,7 +2,7 @@
 
     /usr/bin/python3 training/eval_tiny_kimivl.py --card model-cards/tiny-kimi-vl            # per-task exact match
     /usr/bin/python3 training/eval_tiny_kimivl.py --make-set model-cards/tiny-kimi-vl/eval    # (re)write the eval set
-    /usr/bin/python3 training/eval_tiny_kimivl.py --make-aspect-set model-cards/tiny-kimi-vl/eval-aspect  # 448x56, 56x448
+    /usr/bin/python3 training/eval_tiny_kimivl.py --make-aspect-set model-cards/tiny-kimi-vl/eval-aspect  # exact-aspect
 
 The eval set (model-cards/tiny-kimi-vl/eval/: img_NNNN.png + questions.jsonl) comes from EVAL_SEED, which training never
 uses: 100 images drawn by the spec plus 36 at extreme aspect ratios (448x56, 56x448, 420x70, 70x420, 392x56, 56x392),
